@@ -1,0 +1,60 @@
+"""agentvlm: answer visual questions with tools that see and a language model that reasons.
+
+    >>> from agentvlm import Agent
+    >>> Agent().ask("photo.jpg", "What does the sign say?").text  # doctest: +SKIP
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from agentvlm.config import Config, ToolsConfig
+from agentvlm.errors import (
+    AgentVLMError,
+    ConfigError,
+    ImageError,
+    InputError,
+    MissingDependencyError,
+    ModelError,
+    ToolError,
+)
+from agentvlm.images import load_image
+from agentvlm.types import Answer, Box, Call, Evidence, ImageRef, Step
+
+if TYPE_CHECKING:
+    from agentvlm.agent import Agent, Event
+
+__version__ = "0.1.0"
+
+# ``Agent`` pulls in LangGraph (~0.4 s); load it on first use so `agentvlm --help` starts fast.
+_LAZY = {"Agent": "agentvlm.agent", "Event": "agentvlm.agent"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'agentvlm' has no attribute '{name}'")
+
+__all__ = [
+    "Agent",
+    "AgentVLMError",
+    "Answer",
+    "Box",
+    "Call",
+    "Config",
+    "ConfigError",
+    "Event",
+    "Evidence",
+    "ImageError",
+    "ImageRef",
+    "InputError",
+    "MissingDependencyError",
+    "ModelError",
+    "Step",
+    "ToolError",
+    "ToolsConfig",
+    "__version__",
+    "load_image",
+]

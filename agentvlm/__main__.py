@@ -1,0 +1,5 @@
+import sys
+
+from agentvlm.cli import main
+
+sys.exit(main())

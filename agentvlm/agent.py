@@ -1,0 +1,164 @@
+"""The Python API: ``Agent(...).ask(image, question) -> Answer``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from agentvlm.config import Config
+from agentvlm.errors import InputError
+from agentvlm.graph import Services, compile_graph, load_graph_spec
+from agentvlm.images import load_image
+from agentvlm.models import ChatModel
+from agentvlm.perception.cache import PerceptionCache
+from agentvlm.tools import Tool, ToolKind
+from agentvlm.types import Answer, Evidence, ImageRef, Step
+
+__all__ = ["Agent", "Event"]
+
+ImageInput = str | os.PathLike[str] | ImageRef
+
+
+class Event(BaseModel):
+    """One item of ``Agent.stream``: a finished step, then the answer."""
+
+    kind: Literal["step", "answer"]
+    step: Step | None = None
+    answer: Answer | None = None
+
+
+class Agent:
+    """Answers questions about images with a perception-reasoning graph.
+
+    Models and tools load on first use and are shared by every ``ask`` in the
+    process; perception results are cached by image content.
+
+    Example:
+        >>> agent = Agent()  # the embedded CPU stack: YOLOv4-tiny, PP-OCR, SmolLM2
+        >>> answer = agent.ask("photo.jpg", "How many people are in this picture?")  # doctest: +SKIP
+        >>> print(answer.text, [e.label for e in answer.evidence])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        llm: ChatModel | str | None = None,
+        graph: str | os.PathLike[str] | None = None,
+        tools: dict[ToolKind, Tool] | None = None,
+        cache: PerceptionCache | None = None,
+    ) -> None:
+        config = config or Config()
+        updates: dict[str, Any] = {}
+        if isinstance(llm, str):
+            updates["llm"] = llm
+        if graph is not None:
+            updates["graph"] = str(graph)
+        if updates:
+            config = Config.build({**config.model_dump(), **updates})
+        self.config = config
+        self.services = Services(config, llm=llm if not isinstance(llm, (str, type(None))) else None, tools=tools, cache=cache)
+        self.spec, self.graph_source = load_graph_spec(config.graph)
+        self.graph = compile_graph(self.spec, self.graph_source, self.services)
+        """The compiled LangGraph graph, for embedding in your own LangGraph application."""
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str], **overrides: Any) -> Agent:
+        """An agent configured by a YAML file (keys as in ``Config``)."""
+        return cls(Config.from_file(path), **overrides)
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str], *, config: Config | None = None, **overrides: Any) -> Agent:
+        """An agent running the graph defined in the YAML file ``path``."""
+        return cls(config, graph=Path(path), **overrides)
+
+    def _inputs(self, images: ImageInput | Sequence[ImageInput], question: str, choices: Sequence[str] | None) -> dict[str, Any]:
+        if not isinstance(question, str) or not question.strip():
+            raise InputError("the question is empty; ask something about the image, e.g. \"What does the sign say?\"")
+        items = [images] if isinstance(images, (str, os.PathLike, ImageRef)) else list(images)
+        if not items:
+            raise InputError("no image given; pass at least one image path")
+        refs = [i if isinstance(i, ImageRef) else load_image(i, max_pixels=self.config.max_pixels) for i in items]
+        return {"question": question.strip(), "choices": list(choices or []), "images": refs, "evidence": [], "steps": []}
+
+    def ask(self, images: ImageInput | Sequence[ImageInput], question: str, *, choices: Sequence[str] | None = None) -> Answer:
+        """Answer ``question`` about one image or several.
+
+        Args:
+            images: A path, an ``ImageRef``, or a list of them. All are validated
+                before any model runs.
+            question: The question in plain language.
+            choices: Options for a multiple-choice question; the answer is then a letter.
+
+        Raises:
+            InputError: A missing, unreadable or oversized image, or an empty question.
+        """
+        answer: Answer | None = None
+        for event in self.stream(images, question, choices=choices):
+            if event.answer is not None:
+                answer = event.answer
+        assert answer is not None  # stream always ends with the answer
+        return answer
+
+    def stream(self, images: ImageInput | Sequence[ImageInput], question: str, *, choices: Sequence[str] | None = None) -> Iterator[Event]:
+        """Run the graph, yielding each finished step as it happens and the answer last."""
+        state = self._inputs(images, question, choices)
+        start = time.perf_counter()
+        final: dict[str, Any] = dict(state)
+        for update in self.graph.stream(state, stream_mode="updates"):
+            for _node, delta in update.items():
+                if not delta:
+                    continue
+                for key, value in delta.items():
+                    if key in ("evidence", "steps"):
+                        final[key] = final.get(key, []) + value
+                    else:
+                        final[key] = value
+                for step in delta.get("steps", []):
+                    yield Event(kind="step", step=step)
+        yield Event(kind="answer", answer=self._answer(final, time.perf_counter() - start))
+
+    def _answer(self, final: dict[str, Any], seconds: float) -> Answer:
+        evidence: list[Evidence] = final.get("evidence", [])
+        used = set(final.get("used", []))
+        return Answer(
+            question=final["question"],
+            text=final.get("answer", ""),
+            images=final["images"],
+            evidence=[e for e in evidence if e.id in used] if used else evidence,
+            steps=final.get("steps", []),
+            graph=self.spec.name,
+            models=self.services.models(),
+            seconds=round(seconds, 4),
+        )
+
+    async def aask(self, images: ImageInput | Sequence[ImageInput], question: str, *, choices: Sequence[str] | None = None) -> Answer:
+        """``ask`` without blocking the event loop (models run in a worker thread)."""
+        return await asyncio.to_thread(self.ask, images, question, choices=choices)
+
+    async def astream(self, images: ImageInput | Sequence[ImageInput], question: str, *, choices: Sequence[str] | None = None) -> AsyncIterator[Event]:
+        """``stream`` for asyncio: each event arrives as soon as its step finishes."""
+        queue: asyncio.Queue[Event | BaseException | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def produce() -> None:
+            try:
+                for event in self.stream(images, question, choices=choices):
+                    loop.call_soon_threadsafe(queue.put_nowait, event)
+            except BaseException as exc:  # re-raised in the consumer
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        task = loop.run_in_executor(None, produce)
+        while (item := await queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+        await task

@@ -1,0 +1,77 @@
+"""`agentvlm ask`: one question, a live view of the steps on a terminal, plain text or JSON when piped."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from agentvlm.errors import InputError
+
+__all__ = ["build_config", "run_ask"]
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """Defaults, then the config file, then command-line flags."""
+    from agentvlm.config import Config
+
+    config = Config.from_file(args.config) if args.config else Config()
+    overrides: dict[str, Any] = {}
+    for flag, key in (("graph", "graph"), ("llm", "llm"), ("vlm", "vlm"), ("max_pixels", "max_pixels")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides[key] = value
+    if getattr(args, "no_cache", False):
+        overrides["cache"] = False
+    return Config.build({**config.model_dump(), **overrides}, source="command line") if overrides else config
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    if len(args.items) < 2:
+        raise InputError(
+            "give one or more images and then the question, e.g. agentvlm ask photo.jpg \"What does the sign say?\""
+        )
+    *images, question = args.items
+    from agentvlm.agent import Agent
+    from agentvlm.images import load_image
+
+    config = build_config(args)
+    refs = [load_image(p, max_pixels=config.max_pixels) for p in images]  # fail before any model loads
+    agent = Agent(config)
+    live = sys.stdout.isatty() and not args.json
+    if live:
+        answer = _ask_live(agent, refs, question, args.choices)
+    else:
+        answer = agent.ask(refs, question, choices=args.choices)
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+    elif not live:
+        print(answer.text)
+    return 0
+
+
+def _ask_live(agent: Any, refs: list[Any], question: str, choices: list[str] | None) -> Any:
+    from rich.console import Console
+
+    console = Console()
+    answer = None
+    with console.status("[bold]perceiving…") as status:
+        for event in agent.stream(refs, question, choices=choices):
+            if event.step is not None:
+                step = event.step
+                calls = ", ".join(
+                    f"{c.name}{' (cached)' if c.cached else ''} {c.seconds:.2f}s" for c in step.calls
+                )
+                console.print(f"[green]✓[/] {step.node:<18} {step.seconds:6.2f}s  [dim]{calls}[/]")
+                if step.note:
+                    console.print(f"  [yellow]note:[/] {step.note}")
+                status.update(f"[bold]{step.node} done, working…")
+            if event.answer is not None:
+                answer = event.answer
+    assert answer is not None
+    console.print(f"\n[bold]Answer:[/] {answer.text}")
+    cited = ", ".join(f"{e.id} {e.label or ''}{(' ' + repr(e.text)) if e.text else ''}".strip() for e in answer.evidence[:8])
+    if cited:
+        console.print(f"[dim]evidence: {cited}{' …' if len(answer.evidence) > 8 else ''}[/]")
+    console.print(f"[dim]{answer.seconds:.2f}s, {answer.model_calls} model calls, {answer.tool_calls} tool calls[/]")
+    return answer

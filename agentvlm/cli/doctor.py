@@ -1,0 +1,76 @@
+"""`agentvlm doctor`: what can run here and, for what cannot, why and how to fix it."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from importlib.util import find_spec
+
+__all__ = ["check_all", "run_doctor"]
+
+
+def _ver(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _llamacpp(spec: str) -> tuple[bool, str]:
+    if find_spec("llama_cpp") is None:
+        return False, "llama-cpp-python is not installed: pip install llama-cpp-python"
+    from agentvlm.errors import ConfigError
+    from agentvlm.models.llamacpp import resolve_gguf
+    from agentvlm.models.specs import parse_spec
+
+    try:
+        path = resolve_gguf(parse_spec(spec).target)
+    except ConfigError as exc:
+        return False, str(exc)
+    if not path.exists():
+        return False, f"model file missing: {path}"
+    return True, f"llama-cpp-python {_ver('llama_cpp_python')}; {spec} -> {path.name} ({path.stat().st_size / 1e6:.0f} MB)"
+
+
+def check_all(llm: str | None = None) -> list[tuple[str, str, bool, str]]:
+    """Rows of (group, name, ok, detail) for every backend and tool."""
+    from agentvlm.models.specs import DEFAULT_LLM, RESERVED
+    from agentvlm.tools import TOOLS, load_tool_class
+
+    rows: list[tuple[str, str, bool, str]] = []
+    ok, detail = _llamacpp(llm or DEFAULT_LLM)
+    rows.append(("backend", "llamacpp", ok, detail))
+    for name, what in RESERVED.items():
+        rows.append(("backend", name, False, f"reserved for {what}; not in this version"))
+    for name in TOOLS:
+        try:
+            cls = load_tool_class(name)
+            avail = cls.availability()
+            rows.append((f"tool:{cls.kind}", name, avail.ok, avail.detail))
+        except ImportError as exc:  # a tool module that cannot even import
+            rows.append(("tool", name, False, str(exc)))
+    return rows
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    llm = None
+    if getattr(args, "config", None):
+        from agentvlm.config import Config
+
+        llm = Config.from_file(args.config).llm
+    from agentvlm import __version__
+
+    print(f"agentvlm {__version__}  Python {platform.python_version()}  {platform.platform()}")
+    print(
+        "packages: "
+        + ", ".join(f"{p} {_ver(p)}" for p in ("langgraph", "pydantic", "opencv-python-headless", "rapidocr", "onnxruntime", "torch"))
+    )
+    rows = check_all(llm)
+    width = max(len(r[1]) for r in rows)
+    for group, name, ok, detail in rows:
+        mark = "ok  " if ok else "no  "
+        print(f"{mark}{group:<13} {name:<{width}}  {detail}")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,122 @@
+"""Agent configuration: which models, tools and graph, and the limits they run under.
+
+The same keys work in a YAML file (``--config``), in Python (``Config(...)``)
+and, for the common ones, on the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agentvlm.errors import ConfigError
+from agentvlm.images import DEFAULT_MAX_PIXELS
+from agentvlm.models.specs import DEFAULT_LLM, parse_spec
+from agentvlm.tools import DEFAULT_TOOLS, TOOLS
+
+__all__ = ["Config", "ToolsConfig", "default_cache_dir"]
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "agentvlm"
+
+
+class ToolsConfig(BaseModel):
+    """Which registered tool fills each perception role, and their options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    detect: str = DEFAULT_TOOLS["detect"]
+    ocr: str = DEFAULT_TOOLS["ocr"]
+    segment: str = DEFAULT_TOOLS["segment"]
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Constructor options per tool name, e.g. {ultralytics: {model: yolo11s.pt}}"
+    )
+    params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Default call parameters per tool name, e.g. {darknet: {confidence: 0.25}}"
+    )
+
+    @field_validator("detect", "ocr", "segment")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        if name not in TOOLS:
+            raise ValueError(f"unknown tool '{name}'; known tools: {', '.join(sorted(TOOLS))}")
+        return name
+
+
+class Config(BaseModel):
+    """Everything an ``Agent`` needs to know besides the question.
+
+    Example:
+        >>> Config(llm="llamacpp:smollm2", evidence_budget=300).graph
+        'prism'
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    llm: str = DEFAULT_LLM
+    vlm: str | None = None
+    graph: str = "prism"
+    tools: ToolsConfig = Field(default_factory=ToolsConfig)
+    max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, gt=0)
+    evidence_budget: int = Field(default=400, ge=50, description="Token budget of the verbalized evidence")
+    cache: bool = True
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+
+    @field_validator("llm", "vlm")
+    @classmethod
+    def _spec(cls, spec: str | None) -> str | None:
+        if spec is not None:
+            try:
+                parse_spec(spec)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return spec
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Config:
+        """Load a YAML config file; errors name the file, the key and the valid keys."""
+        import yaml
+
+        p = Path(path)
+        if not p.exists():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            data = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p} is not valid YAML: {_yaml_problem(exc)}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{p} must be a YAML mapping of keys such as llm, graph, tools; got {type(data).__name__}")
+        return cls.build(data, source=str(p))
+
+    @classmethod
+    def build(cls, data: dict[str, Any], *, source: str = "config") -> Config:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, source)) from None
+
+
+def _yaml_problem(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
+
+
+def _explain(exc: ValidationError, source: str) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        model: type[BaseModel] = Config
+        for part in err["loc"][:-1]:
+            field = model.model_fields.get(str(part))
+            ann = field.annotation if field else None
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                model = ann
+        return f"unknown config key '{loc}' in {source}; valid keys: {', '.join(model.model_fields)}"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"invalid value for '{loc}' in {source}: {msg}"

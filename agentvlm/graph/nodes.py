@@ -1,0 +1,252 @@
+"""The built-in node types: plain functions of (state, services, recorder) returning a state update.
+
+A node type is a factory ``make(services, **params) -> fn(state, rec) -> update``;
+``NODES`` maps YAML ``type:`` names to factories and ``ROUTERS`` names the
+functions that conditional edges may use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Literal
+
+from langgraph.types import Send
+from pydantic import BaseModel, Field, create_model
+
+from agentvlm.errors import ModelError
+from agentvlm.graph.services import Recorder, Services
+from agentvlm.graph.state import GraphState, Plan, QuestionKind
+from agentvlm.models import Message, structured
+from agentvlm.perception.candidates import answer_candidates
+from agentvlm.perception.verbalize import verbalize as verbalize_evidence
+from agentvlm.perception.vocabulary import asks_for_count, asks_for_text, labels_in
+from agentvlm.prompts import render
+from agentvlm.tools import ToolKind
+from agentvlm.types import Evidence
+
+__all__ = ["NODES", "ROUTERS", "NodeFn"]
+
+NodeFn = Callable[[GraphState, Recorder], dict[str, Any]]
+_ID_PREFIX: dict[str, str] = {"detect": "det", "ocr": "ocr", "segment": "seg"}
+_SEGMENT_WORDS = re.compile(r"\b(area|size|shape|mask|outline|cover|covers|silhouette|how much of)\b", re.I)
+_YESNO = re.compile(r"^\s*(is|are|was|were|does|do|did|can|could|has|have|will)\b", re.I)
+_WHERE = re.compile(r"\bwhere\b|\bwhich side\b|\bleft\b|\bright\b|\babove\b|\bbelow\b", re.I)
+
+
+class _PlanReply(BaseModel):
+    """What the planning LLM fills in under constrained decoding."""
+
+    instruction: str = Field(max_length=160)
+    tools: list[Literal["detect", "ocr", "segment"]] = Field(max_length=3)
+    targets: list[str] = Field(max_length=4)
+
+
+def rules_plan(question: str, choices: Sequence[str] = ()) -> Plan:
+    """The plan that keyword rules alone give; also the floor under an LLM's plan."""
+    targets = labels_in(" ".join([question, *choices]))
+    tools: list[ToolKind] = ["detect"]
+    kind: QuestionKind = "other"
+    if asks_for_text(question):
+        tools.append("ocr")
+        kind = "read"
+    if asks_for_count(question):
+        kind = "count"
+    elif _YESNO.search(question) and kind == "other":
+        kind = "yesno"
+    elif _WHERE.search(question) and kind == "other":
+        kind = "where"
+    if choices and kind == "other":
+        kind = "choice"
+    if _SEGMENT_WORDS.search(question):
+        tools.append("segment")
+    focus = ", ".join(targets) or ("the text" if "ocr" in tools else "what the question asks about")
+    return Plan(instruction=f"Describe the image, especially {focus}.", tools=tools, targets=targets, kind=kind)
+
+
+def make_plan(services: Services, *, planner: Literal["llm", "rules"] = "llm") -> NodeFn:
+    def plan(state: GraphState, rec: Recorder) -> dict[str, Any]:
+        question, choices = state["question"], state.get("choices") or []
+        base = rules_plan(question, choices)
+        if planner == "rules":
+            return {"plan": base}
+        prompt = render("plan", question=question, choices=choices)
+        messages = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
+        try:
+            reply, completion = structured(services.llm, messages, _PlanReply, max_tokens=96)
+        except ModelError as exc:
+            rec.note(f"planner fell back to rules: {exc}")
+            return {"plan": base}
+        rec.model(services.llm.spec, completion, role="plan")
+        # The rules decide what the question demonstrably needs; the LLM may add OCR and names.
+        tools = list(base.tools) + [t for t in reply.tools if t == "ocr" and t not in base.tools]
+        extra_targets = labels_in(" ".join(reply.targets))
+        targets = list(dict.fromkeys([*base.targets, *extra_targets]))
+        added = sorted(set(tools) - set(base.tools))
+        if added:
+            rec.note(f"LLM plan added {', '.join(added)}")
+        instruction = reply.instruction.strip() or base.instruction
+        return {"plan": base.model_copy(update={"instruction": instruction, "tools": tools, "targets": targets, "source": "llm"})}
+
+    return plan
+
+
+def fan_out_tools(state: GraphState) -> list[Send] | str:
+    """Router: one parallel ``perceive`` task per planned tool (segmentation waits for boxes)."""
+    kinds = [k for k in state["plan"].tools if k != "segment"]
+    if not kinds:
+        return "segment"
+    return [Send("perceive", {**state, "perceive": kind}) for kind in kinds]
+
+
+def _run_tool(
+    services: Services, rec: Recorder, kind: ToolKind, state: GraphState, *, prompts: dict[int, list[Evidence]] | None = None
+) -> list[Evidence]:
+    tool = services.tool(kind)
+    params = services.tool_params(tool)
+    found: list[Evidence] = []
+    for index, image in enumerate(state["images"]):
+        image_prompts = (prompts or {}).get(index)
+        if prompts is not None and not image_prompts:
+            continue
+        extra = [(e.id, e.box.xyxyn if e.box else None) for e in image_prompts or []]
+        key = tool.cache_key(image, params, None, extra=extra or None)
+        hit = services.cache.get(key)
+        with rec.tool(tool.name, cached=hit is not None, image=image.short_hash) as detail:
+            result = hit if hit is not None else tool.run(image, params, prompts=image_prompts)
+            detail["found"] = len(result)
+        if hit is None:
+            services.cache.put(key, result)
+        prefix = _ID_PREFIX[kind] if index == 0 else f"i{index}.{_ID_PREFIX[kind]}"
+        found += [ev.model_copy(update={"id": f"{prefix}{n}", "image": index}) for n, ev in enumerate(result)]
+    return found
+
+
+def make_perceive(services: Services) -> NodeFn:
+    def perceive(state: GraphState, rec: Recorder) -> dict[str, Any]:
+        return {"evidence": _run_tool(services, rec, state["perceive"], state)}
+
+    return perceive
+
+
+def make_segment(services: Services, *, max_objects: int = 4) -> NodeFn:
+    """Segment the objects the question names (or the most confident ones) when the plan asks."""
+
+    def segment(state: GraphState, rec: Recorder) -> dict[str, Any]:
+        plan = state["plan"]
+        if "segment" not in plan.tools:
+            return {}
+        objects = [e for e in state.get("evidence", []) if e.kind == "object"]
+        named = [e for e in objects if e.label in plan.targets] or objects
+        prompts: dict[int, list[Evidence]] = {}
+        for ev in sorted(named, key=lambda e: -(e.score or 0)):
+            if len(prompts.setdefault(ev.image, [])) < max_objects:
+                prompts[ev.image].append(ev)
+        if not any(prompts.values()):
+            rec.note("nothing to segment: no objects were detected")
+            return {}
+        return {"evidence": _run_tool(services, rec, "segment", state, prompts=prompts)}
+
+    return segment
+
+
+def make_verbalize(services: Services, *, budget: int | None = None) -> NodeFn:
+    def verbalize(state: GraphState, rec: Recorder) -> dict[str, Any]:
+        out = verbalize_evidence(
+            state.get("evidence", []),
+            question=state["question"],
+            targets=state["plan"].targets,
+            budget_tokens=budget or services.config.evidence_budget,
+            image_count=len(state["images"]),
+        )
+        if out.truncated:
+            rec.note(f"{out.truncated} evidence lines left out to stay within {budget or services.config.evidence_budget} tokens")
+        return {"context": out.text, "used": out.evidence_ids}
+
+    return verbalize
+
+
+def make_reason(services: Services, *, max_tokens: int = 64, grounded: bool = True) -> NodeFn:
+    """Answer from the verbalized evidence.
+
+    With ``grounded`` (the default), questions the evidence decides (counts,
+    existence, reading, positions, options) are answered by choosing among
+    ``answer_candidates`` under an enum schema, so a small model copies instead
+    of inventing. Other questions get a short free-text answer.
+    """
+
+    def reason(state: GraphState, rec: Recorder) -> dict[str, Any]:
+        plan, choices = state["plan"], state.get("choices") or []
+        prompt = render("reason", question=state["question"], choices=choices, evidence=state.get("context", ""))
+        messages = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
+        candidates = (
+            answer_candidates(plan.kind, state.get("evidence", []), targets=plan.targets, choices=choices)
+            if grounded
+            else None
+        )
+        llm = services.llm
+        try:
+            if candidates:
+                reply_type = create_model("GroundedReply", answer=(Literal[tuple(candidates)], ...))
+                reply, completion = structured(llm, messages, reply_type, max_tokens=max_tokens + 32)
+                rec.note(f"grounded answer: chose among {len(candidates)} candidates from the evidence")
+                draft = str(reply.answer)
+            else:
+                completion = llm.complete(messages, max_tokens=max_tokens)
+                draft = _first_sentence(completion.text)
+        except ModelError as exc:
+            rec.note(str(exc))
+            return {"draft": ""}
+        rec.model(llm.spec, completion, role="reason")
+        return {"draft": draft}
+
+    return reason
+
+
+def _first_sentence(text: str) -> str:
+    """A small model's free text, cut to its first line; a leading "The answer is" is dropped."""
+    line = next((ln.strip() for ln in text.strip().splitlines() if ln.strip()), "")
+    line = re.sub(r"^(the )?answer( is)?:?\s*", "", line, flags=re.I)
+    return line[:300]
+
+
+def make_answer(services: Services) -> NodeFn:
+    """Tidy the draft into the question's form: an option letter for choices, no stray quotes."""
+
+    def answer(state: GraphState, rec: Recorder) -> dict[str, Any]:
+        draft = state.get("draft", "").strip().strip("\"'").strip()
+        if not draft:
+            rec.note("the reasoning model gave no usable answer")
+            return {"answer": "I could not answer: the reasoning model returned no usable output (see the trace)."}
+        choices = state.get("choices") or []
+        if choices:
+            letter = choice_letter(draft, choices)
+            if letter:
+                draft = letter
+        return {"answer": draft}
+
+    return answer
+
+
+def choice_letter(text: str, choices: Sequence[str]) -> str | None:
+    """The option letter ``text`` names ("B", "(b)", "Answer: B", or one option's text), else ``None``."""
+    letters = "ABCDEFGH"[: len(choices)]
+    m = re.search(rf"(?:^|[\s(\[:])([{letters}{letters.lower()}])(?:$|[\s).\]:,])", text.strip())
+    if m and (len(text.strip()) <= 3 or m.group(0).strip().startswith("(") or text.strip()[0].upper() == m.group(1).upper()):
+        return m.group(1).upper()
+    named = [letters[i] for i, c in enumerate(choices) if c.strip() and c.strip().lower() in text.lower()]
+    return named[0] if len(named) == 1 else (m.group(1).upper() if m else None)
+
+
+NODES: dict[str, Callable[..., NodeFn]] = {
+    "plan": make_plan,
+    "perceive": make_perceive,
+    "segment": make_segment,
+    "verbalize": make_verbalize,
+    "reason": make_reason,
+    "answer": make_answer,
+}
+
+ROUTERS: dict[str, Callable[[GraphState], Hashable | list[Send]]] = {
+    "fan_out_tools": fan_out_tools,
+}

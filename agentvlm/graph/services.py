@@ -1,0 +1,89 @@
+"""What nodes share: the configured models, tools and perception cache, created lazily, once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentvlm.config import Config
+from agentvlm.models import ChatModel, Completion, load_chat_model
+from agentvlm.perception.cache import PerceptionCache
+from agentvlm.tools import Tool, ToolKind, load_tool_class
+from agentvlm.types import Call
+
+__all__ = ["Recorder", "Services"]
+
+
+@dataclass
+class Recorder:
+    """Collects the model and tool calls a node makes, for the answer's trace."""
+
+    calls: list[Call] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def model(self, name: str, completion: Completion, **detail: Any) -> None:
+        self.calls.append(
+            Call(
+                kind="model",
+                name=name,
+                seconds=round(completion.seconds, 4),
+                detail={"prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens, **detail},
+            )
+        )
+
+    @contextmanager
+    def tool(self, name: str, *, cached: bool = False, **detail: Any) -> Iterator[dict[str, Any]]:
+        """Time a tool call; the caller may add to the yielded detail dict."""
+        start = time.perf_counter()
+        extra: dict[str, Any] = dict(detail)
+        yield extra
+        self.calls.append(Call(kind="tool", name=name, seconds=round(time.perf_counter() - start, 4), cached=cached, detail=extra))
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+class Services:
+    """Models, tools and the cache behind a graph. Nothing loads until a node asks for it."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        llm: ChatModel | None = None,
+        tools: dict[ToolKind, Tool] | None = None,
+        cache: PerceptionCache | None = None,
+    ) -> None:
+        self.config = config
+        self._llm = llm
+        self._tools: dict[ToolKind, Tool] = dict(tools or {})
+        self.cache = cache if cache is not None else PerceptionCache(config.cache_dir if config.cache else None)
+        self._lock = threading.Lock()
+
+    @property
+    def llm(self) -> ChatModel:
+        with self._lock:
+            if self._llm is None:
+                self._llm = load_chat_model(self.config.llm)
+            return self._llm
+
+    def tool(self, kind: ToolKind) -> Tool:
+        with self._lock:
+            if kind not in self._tools:
+                name = getattr(self.config.tools, kind)
+                options = self.config.tools.options.get(name, {})
+                self._tools[kind] = load_tool_class(name)(**options)
+            return self._tools[kind]
+
+    def tool_params(self, tool: Tool, **overrides: Any) -> Any:
+        return tool.params(**{**self.config.tools.params.get(tool.name, {}), **overrides})
+
+    def models(self) -> dict[str, str]:
+        out = {"llm": self.config.llm}
+        if self.config.vlm:
+            out["vlm"] = self.config.vlm
+        return out

@@ -1,0 +1,39 @@
+"""The state a graph passes between nodes: references and evidence, never pixels."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Literal, TypedDict
+
+from pydantic import BaseModel, Field
+
+from agentvlm.tools.base import ToolKind
+from agentvlm.types import Evidence, ImageRef, Step
+
+__all__ = ["GraphState", "Plan", "QuestionKind"]
+
+QuestionKind = Literal["count", "read", "yesno", "where", "choice", "other"]
+
+
+class Plan(BaseModel):
+    """What to observe for this question (Prism's query-specific instruction) and which tools to run."""
+
+    instruction: str = "Describe the image."
+    tools: list[ToolKind] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list)
+    kind: QuestionKind = "other"
+    source: Literal["llm", "rules"] = "rules"
+
+
+class GraphState(TypedDict, total=False):
+    question: str
+    choices: list[str]
+    images: list[ImageRef]
+    plan: Plan
+    perceive: ToolKind
+    evidence: Annotated[list[Evidence], operator.add]
+    context: str
+    used: list[str]
+    draft: str
+    answer: str
+    steps: Annotated[list[Step], operator.add]

