@@ -4,7 +4,7 @@
     >>> Agent().ask("photo.jpg", "What does the sign say?").text  # doctest: +SKIP
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agentvlm.config import Config, ToolsConfig
 from agentvlm.errors import (
@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 _LAZY = {"Agent": "agentvlm.agent", "Event": "agentvlm.agent"}
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         from importlib import import_module
 

@@ -277,7 +277,7 @@ def test_plural(noun: str, expected: str) -> None:
 
 def test_package_exports_every_public_name_sorted() -> None:
     package = importlib.import_module("agentvlm.perception")
-    modules = ("cache", "facts", "verbalize", "vocabulary")
+    modules = ("cache", "candidates", "facts", "verbalize", "vocabulary")
     names = {n for m in modules for n in sys.modules[f"agentvlm.perception.{m}"].__all__}
     assert set(package.__all__) == names
     constants = [n for n in package.__all__ if n.isupper()]

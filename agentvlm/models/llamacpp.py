@@ -7,6 +7,7 @@ prompt gives the same answer whatever was asked before.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -75,7 +76,16 @@ class LlamaCppModel:
                 )
             except (ValueError, RuntimeError) as exc:
                 raise ModelError(f"llama.cpp could not load {self.path}: {exc}") from exc
+            # Free the model before interpreter teardown; llama.cpp's finalizer fails noisily after it.
+            atexit.register(self.close)
         return self._llm
+
+    def close(self) -> None:
+        """Free the weights; the next call loads them again."""
+        with self._lock:
+            if self._llm is not None:
+                self._llm.close()
+                self._llm = None
 
     def complete(
         self,

@@ -8,6 +8,7 @@ a question needs; ``facts`` computes counts, positions and relations in code;
 from __future__ import annotations
 
 from agentvlm.perception.cache import PerceptionCache
+from agentvlm.perception.candidates import NOT_FOUND, answer_candidates
 from agentvlm.perception.facts import (
     Fact,
     compute_facts,
@@ -18,7 +19,7 @@ from agentvlm.perception.facts import (
     position_words,
     relations,
 )
-from agentvlm.perception.verbalize import Verbalized, estimate_tokens, verbalize
+from agentvlm.perception.verbalize import Verbalized, estimate_tokens, text_blocks, verbalize
 from agentvlm.perception.vocabulary import (
     COCO_CLASSES,
     SYNONYMS,
@@ -33,11 +34,13 @@ from agentvlm.perception.vocabulary import (
 
 __all__ = [
     "COCO_CLASSES",
+    "NOT_FOUND",
     "SYNONYMS",
     "TEXT_WORDS",
     "Fact",
     "PerceptionCache",
     "Verbalized",
+    "answer_candidates",
     "asks_for_count",
     "asks_for_relation",
     "asks_for_text",
@@ -52,5 +55,6 @@ __all__ = [
     "plural",
     "position_words",
     "relations",
+    "text_blocks",
     "verbalize",
 ]

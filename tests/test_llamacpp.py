@@ -1,0 +1,76 @@
+"""The llama.cpp backend on the real SmolLM2-135M: constrained output, repeatability, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import pytest
+from pydantic import BaseModel, create_model
+
+from agentvlm import ConfigError, ModelError
+from agentvlm.models import Completion, Message, load_chat_model, structured
+
+Q = [Message(role="user", content="Name three colours of a traffic light.")]
+
+
+@pytest.fixture(scope="module")
+def llm():  # type: ignore[no-untyped-def]
+    return load_chat_model("llamacpp:smollm2")
+
+
+def test_loaded_once_per_process(llm) -> None:  # type: ignore[no-untyped-def]
+    assert load_chat_model("llamacpp:smollm2") is llm
+
+
+def test_plain_completion_reports_usage(llm) -> None:  # type: ignore[no-untyped-def]
+    out = llm.complete(Q, max_tokens=24)
+    assert out.text.strip() and out.prompt_tokens > 5 and 0 < out.completion_tokens <= 24
+
+
+def test_same_prompt_same_answer_whatever_came_before(llm) -> None:  # type: ignore[no-untyped-def]
+    first = llm.complete(Q, max_tokens=24).text
+    llm.complete([Message(role="user", content="Write a haiku about buses.")], max_tokens=24)
+    assert llm.complete(Q, max_tokens=24).text == first
+
+
+class Plan(BaseModel):
+    tools: list[Literal["detect", "ocr", "segment"]]
+    count: int
+
+
+def test_schema_output_always_parses(llm) -> None:  # type: ignore[no-untyped-def]
+    msgs = [Message(role="user", content=q) for q in ("What does the sign say?", "How many dogs?", "Describe it.")]
+    for m in msgs:
+        reply, completion = structured(llm, [m], Plan, max_tokens=64)
+        assert isinstance(reply.count, int) and set(reply.tools) <= {"detect", "ocr", "segment"}
+        assert json.loads(completion.text)
+
+
+def test_enum_schema_copies_from_the_evidence(llm) -> None:  # type: ignore[no-untyped-def]
+    reply_type = create_model("Reply", answer=(Literal["2", "3"], ...))
+    msgs = [Message(role="user", content="Facts:\nThere are 2 people.\nQuestion: How many people are there?")]
+    reply, _ = structured(llm, msgs, reply_type)
+    assert reply.answer == "2"
+
+
+class _Garbage:
+    """A scripted model that never returns JSON, as a broken server or model would."""
+
+    spec = "scripted:garbage"
+
+    def complete(self, messages, **kwargs) -> Completion:  # type: ignore[no-untyped-def]
+        return Completion(text=";;;; not json")
+
+
+def test_garbage_from_a_model_becomes_one_clear_error() -> None:
+    with pytest.raises(ModelError, match=r"scripted:garbage did not return a valid Plan after 2 tries; last output: ';;;; not json'"):
+        structured(_Garbage(), Q, Plan)
+
+
+def test_not_a_gguf_file(tmp_path: Path) -> None:
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"PK\x03\x04 a zip file")
+    with pytest.raises(ConfigError, match="is not a GGUF model file"):
+        load_chat_model(f"llamacpp:{fake}")
