@@ -112,7 +112,7 @@ class Agent:
         start = time.perf_counter()
         final: dict[str, Any] = dict(state)
         for update in self.graph.stream(state, stream_mode="updates"):
-            for _node, delta in update.items():
+            for delta in update.values():
                 if not delta:
                     continue
                 for key, value in delta.items():
@@ -151,7 +151,7 @@ class Agent:
             try:
                 for event in self.stream(images, question, choices=choices):
                     loop.call_soon_threadsafe(queue.put_nowait, event)
-            except BaseException as exc:  # re-raised in the consumer
+            except BaseException as exc:  # noqa: BLE001 (re-raised in the consumer)
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, None)

@@ -21,6 +21,15 @@ if ! command -v g++ >/dev/null 2>&1; then
   fi
 fi
 
+# Ultralytics pulls the GUI build of OpenCV, which needs libGL at import time.
+if [[ ",$extras," == *",ultralytics,"* ]] && ! ldconfig -p 2>/dev/null | grep -q "libGL.so.1"; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgl1 libglib2.0-0
+  else
+    echo "warning: the ultralytics extra needs libGL (Debian/Ubuntu: apt-get install libgl1)" >&2
+  fi
+fi
+
 $PY -m pip install --upgrade pip >/dev/null
 $PY -m pip install -e ".[${extras}]"
 # Weight-only packages: their declared dependencies would pull opencv-python 5.x

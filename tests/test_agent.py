@@ -25,7 +25,7 @@ def agent() -> Agent:
 
 def test_counts_the_two_people(agent: Agent, zidane_jpg: Path) -> None:
     answer = agent.ask(zidane_jpg, "How many people are in this picture?")
-    assert re.search(r"\b(2|two)\b", answer.text, re.I), answer.text
+    assert re.search(r"\b(2|two)\b", answer.text, re.IGNORECASE), answer.text
     people = [e for e in answer.evidence if e.label == "person"]
     assert len(people) >= 2
     assert all(e.tool == "darknet" and e.box is not None for e in people)
@@ -148,3 +148,28 @@ def test_cli_plain_output_when_piped() -> None:
     )  # fmt: skip
     assert out.stdout.strip().upper().startswith("NOTICE DOUBLE PARKING")
     assert len(out.stdout.strip().splitlines()) == 1
+
+
+class ScriptedLLM:
+    """A model that always says the same thing: stands in for a broken server."""
+
+    spec = "scripted:broken"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def complete(self, messages, **kwargs):  # type: ignore[no-untyped-def]
+        from agentvlm.models import Completion
+
+        return Completion(text=self.text)
+
+
+def test_agent_from_objects_and_a_model_that_returns_garbage(zidane_jpg: Path) -> None:
+    from agentvlm.tools.detect_darknet import DarknetDetector
+
+    agent = Agent(Config(cache=False), llm=ScriptedLLM("}}}} <garbage>"), tools={"detect": DarknetDetector(input_size=608)})
+    answer = agent.ask(zidane_jpg, "How many people are in this picture?")
+    assert answer.text.startswith("I could not answer: the reasoning model returned no usable output")
+    assert any(e.label == "person" for e in answer.evidence)  # the perception work is kept
+    reason = next(s for s in answer.steps if s.node == "reason")
+    assert reason.note and "scripted:broken did not return a valid GroundedReply" in reason.note

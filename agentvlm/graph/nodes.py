@@ -29,9 +29,9 @@ __all__ = ["NODES", "ROUTERS", "NodeFn"]
 
 NodeFn = Callable[[GraphState, Recorder], dict[str, Any]]
 _ID_PREFIX: dict[str, str] = {"detect": "det", "ocr": "ocr", "segment": "seg"}
-_SEGMENT_WORDS = re.compile(r"\b(area|size|shape|mask|outline|cover|covers|silhouette|how much of)\b", re.I)
-_YESNO = re.compile(r"^\s*(is|are|was|were|does|do|did|can|could|has|have|will)\b", re.I)
-_WHERE = re.compile(r"\bwhere\b|\bwhich side\b|\bleft\b|\bright\b|\babove\b|\bbelow\b", re.I)
+_SEGMENT_WORDS = re.compile(r"\b(area|size|shape|mask|outline|cover|covers|silhouette|how much of)\b", re.IGNORECASE)
+_YESNO = re.compile(r"^\s*(is|are|was|were|does|do|did|can|could|has|have|will)\b", re.IGNORECASE)
+_WHERE = re.compile(r"\bwhere\b|\bwhich side\b|\bleft\b|\bright\b|\babove\b|\bbelow\b", re.IGNORECASE)
 
 
 class _PlanReply(BaseModel):
@@ -187,10 +187,11 @@ def make_reason(services: Services, *, max_tokens: int = 64, grounded: bool = Tr
         llm = services.llm
         try:
             if candidates:
-                reply_type = create_model("GroundedReply", answer=(Literal[tuple(candidates)], ...))
+                choice: Any = Literal[tuple(candidates)]
+                reply_type: type[BaseModel] = create_model("GroundedReply", answer=(choice, ...))
                 reply, completion = structured(llm, messages, reply_type, max_tokens=max_tokens + 32)
                 rec.note(f"grounded answer: chose among {len(candidates)} candidates from the evidence")
-                draft = str(reply.answer)
+                draft = str(reply.model_dump()["answer"])
             else:
                 completion = llm.complete(messages, max_tokens=max_tokens)
                 draft = _first_sentence(completion.text)
@@ -206,7 +207,7 @@ def make_reason(services: Services, *, max_tokens: int = 64, grounded: bool = Tr
 def _first_sentence(text: str) -> str:
     """A small model's free text, cut to its first line; a leading "The answer is" is dropped."""
     line = next((ln.strip() for ln in text.strip().splitlines() if ln.strip()), "")
-    line = re.sub(r"^(the )?answer( is)?:?\s*", "", line, flags=re.I)
+    line = re.sub(r"^(the )?answer( is)?:?\s*", "", line, flags=re.IGNORECASE)
     return line[:300]
 
 

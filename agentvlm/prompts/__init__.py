@@ -5,7 +5,7 @@ A missing variable fails loudly instead of reaching a model as an empty string.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from agentvlm.errors import ConfigError
@@ -16,7 +16,7 @@ __all__ = ["render"]
 PROMPTS_DIR = PACKAGE_DIR / "prompts"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> dict[str, Any]:
     import jinja2
     import yaml

@@ -91,7 +91,7 @@ class UltralyticsDetector(Tool):
         with _lock:
             if key not in _models:
                 try:
-                    from ultralytics import YOLO  # type: ignore[attr-defined]
+                    from ultralytics import YOLO  # type: ignore[attr-defined,unused-ignore]
                 except ImportError as exc:
                     raise MissingDependencyError(
                         "ultralytics", extra="ultralytics", purpose="Ultralytics detection"
