@@ -1,4 +1,10 @@
-"""The ``agentvlm`` command line. Only argparse is imported up front so ``--help`` is instant."""
+"""The ``agentvlm`` command line.
+
+Each subcommand is a module here with ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``; a new one is one file plus one line in ``COMMANDS``.
+Command modules import only the standard library at import time, so
+``agentvlm --help`` stays instant.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +12,36 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "main"]
 
 EXIT_USAGE = 2
+
+COMMANDS: dict[str, str] = {
+    "ask": "agentvlm.cli.ask",
+    "doctor": "agentvlm.cli.doctor",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="agentvlm",
         description="Answer questions about images: perception tools see, a language model reasons.",
-        epilog="Example: agentvlm ask photo.jpg \"How many people are in this picture?\"",
+        epilog='Example: agentvlm ask photo.jpg "How many people are in this picture?"',
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    ask = sub.add_parser("ask", help="answer a question about one or more images",
-                         description="Answer QUESTION about IMAGE (several images may be given).")
-    ask.add_argument("items", nargs="+", metavar="IMAGE... QUESTION", help="image paths, then the question")
-    ask.add_argument("--json", action="store_true", help="print the answer, evidence and step trace as JSON")
-    ask.add_argument("--choices", nargs="+", metavar="OPTION", help="options of a multiple-choice question")
-    _model_options(ask)
-
-    doctor = sub.add_parser("doctor", help="list every backend and tool, whether it can run here, and why not")
-    doctor.add_argument("--config", metavar="FILE", help="also check the models this YAML config names")
+    for name, module_name in COMMANDS.items():
+        module = import_module(module_name)
+        p = sub.add_parser(name, help=module.HELP, description=module.__doc__)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
     return parser
 
 
-def _model_options(p: argparse.ArgumentParser) -> None:
+def model_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by every command that builds an agent."""
     p.add_argument("--config", metavar="FILE", help="YAML config file (keys: llm, vlm, graph, tools, max_pixels, ...)")
     p.add_argument("--graph", metavar="NAME_OR_FILE", help="built-in graph name or a graph YAML file (default: prism)")
     p.add_argument("--llm", metavar="SPEC", help="reasoning model: llamacpp:PATH.gguf (default llamacpp:smollm2), hf:..., openai:MODEL@URL")
@@ -56,14 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from agentvlm.errors import AgentVLMError
 
     try:
-        if args.command == "ask":
-            from agentvlm.cli.ask import run_ask
-
-            return run_ask(args)
-        if args.command == "doctor":
-            from agentvlm.cli.doctor import run_doctor
-
-            return run_doctor(args)
+        code: int = args._run(args)
+        return code
     except AgentVLMError as exc:
         print(f"agentvlm: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -79,5 +81,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    parser.error(f"unknown command {args.command}")
-    return EXIT_USAGE

@@ -1,4 +1,5 @@
-"""`agentvlm ask`: one question, a live view of the steps on a terminal, plain text or JSON when piped."""
+"""Answer QUESTION about IMAGE (several images may be given): a live view of the steps on a
+terminal, plain text or JSON when piped."""
 
 from __future__ import annotations
 
@@ -8,7 +9,18 @@ from typing import Any
 
 from agentvlm.errors import InputError
 
-__all__ = ["build_config", "run_ask"]
+__all__ = ["HELP", "add_arguments", "build_config", "run"]
+
+HELP = "answer a question about one or more images"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from agentvlm.cli import model_options
+
+    p.add_argument("items", nargs="+", metavar="IMAGE... QUESTION", help="image paths, then the question")
+    p.add_argument("--json", action="store_true", help="print the answer, evidence and step trace as JSON")
+    p.add_argument("--choices", nargs="+", metavar="OPTION", help="options of a multiple-choice question")
+    model_options(p)
 
 
 def build_config(args: argparse.Namespace) -> Any:
@@ -26,7 +38,7 @@ def build_config(args: argparse.Namespace) -> Any:
     return Config.build({**config.model_dump(), **overrides}, source="command line") if overrides else config
 
 
-def run_ask(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     if len(args.items) < 2:
         raise InputError(
             "give one or more images and then the question, e.g. agentvlm ask photo.jpg \"What does the sign say?\""

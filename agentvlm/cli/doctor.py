@@ -1,4 +1,5 @@
-"""`agentvlm doctor`: what can run here and, for what cannot, why and how to fix it."""
+"""List every backend and tool, whether it can run here, and for what cannot, why and how to fix it.
+Paste its output into bug reports."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 
-__all__ = ["check_all", "run_doctor"]
+__all__ = ["HELP", "add_arguments", "check_all", "run"]
+
+HELP = "list every backend and tool, whether it can run here, and why not"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="also check the models this YAML config names")
 
 
 def _ver(package: str) -> str:
@@ -54,7 +61,7 @@ def check_all(llm: str | None = None) -> list[tuple[str, str, bool, str]]:
     return rows
 
 
-def run_doctor(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     llm = None
     if getattr(args, "config", None):
         from agentvlm.config import Config
