@@ -12,10 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agentvlm import registry
 from agentvlm.errors import ConfigError
 from agentvlm.images import DEFAULT_MAX_PIXELS
 from agentvlm.models.specs import DEFAULT_LLM, parse_spec
-from agentvlm.tools import DEFAULT_TOOLS, TOOLS
+from agentvlm.tools import DEFAULT_TOOLS
 
 __all__ = ["Config", "ToolsConfig", "default_cache_dir"]
 
@@ -43,8 +44,9 @@ class ToolsConfig(BaseModel):
     @field_validator("detect", "ocr", "segment")
     @classmethod
     def _registered(cls, name: str) -> str:
-        if name not in TOOLS:
-            raise ValueError(f"unknown tool '{name}'; known tools: {', '.join(sorted(TOOLS))}")
+        known = registry.known("tools")
+        if name not in known:
+            raise ValueError(f"unknown tool '{name}'; known tools: {', '.join(sorted(known))}")
         return name
 
 

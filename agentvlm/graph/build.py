@@ -8,8 +8,9 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
+from agentvlm import registry
 from agentvlm.errors import ConfigError
-from agentvlm.graph.nodes import NODES, ROUTERS, NodeFn
+from agentvlm.graph.nodes import NodeFn
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.spec import GraphSpec, line_of
 from agentvlm.graph.state import GraphState
@@ -24,10 +25,11 @@ def validate_spec(spec: GraphSpec, source: str) -> None:
     def fail(msg: str, loc: list[str | int]) -> None:
         raise ConfigError(f"{msg} at {source}:{line_of(source, loc)}")
 
+    node_types, routers = registry.known("nodes"), registry.known("routers")
     for node_id, node in spec.nodes.items():
-        if node.type not in NODES:
-            fail(f"unknown node type '{node.type}'; known types: {', '.join(sorted(NODES))}", ["nodes", node_id, "type"])
-        accepted = [p for p in inspect.signature(NODES[node.type]).parameters if p != "services"]
+        if node.type not in node_types:
+            fail(f"unknown node type '{node.type}'; known types: {', '.join(sorted(node_types))}", ["nodes", node_id, "type"])
+        accepted = [p for p in inspect.signature(registry.load("nodes", node.type)).parameters if p != "services"]
         for param in node.params:
             if param not in accepted:
                 fail(
@@ -41,8 +43,8 @@ def validate_spec(spec: GraphSpec, source: str) -> None:
         for end, loc in [(edge.source, "source"), *((t, "to") for t in _targets(edge))]:
             if end not in spec.nodes:
                 fail(f"edge {loc} '{end}' is not a node; nodes: {', '.join(spec.nodes)}", ["edges", i, loc])
-        if edge.router is not None and edge.router not in ROUTERS:
-            fail(f"unknown router '{edge.router}'; known routers: {', '.join(sorted(ROUTERS))}", ["edges", i, "router"])
+        if edge.router is not None and edge.router not in routers:
+            fail(f"unknown router '{edge.router}'; known routers: {', '.join(sorted(routers))}", ["edges", i, "router"])
         if edge.router is None and isinstance(edge.to, list):
             fail("a plain edge goes to one node; give a router to choose among several", ["edges", i, "to"])
 
@@ -74,14 +76,14 @@ def compile_graph(spec: GraphSpec, source: str, services: Services) -> Any:
     builder = StateGraph(GraphState)
     for node_id, node in spec.nodes.items():
         try:
-            fn = NODES[node.type](services, **node.params)
+            fn = registry.load("nodes", node.type)(services, **node.params)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"bad parameters for node '{node_id}' at {source}:{line_of(source, ['nodes', node_id])}: {exc}") from None
         builder.add_node(node_id, _recorded(node_id, fn))
     builder.add_edge(START, spec.entry)
     for edge in spec.edges:
         if edge.router:
-            builder.add_conditional_edges(edge.source, ROUTERS[edge.router], _targets(edge))
+            builder.add_conditional_edges(edge.source, registry.load("routers", edge.router), _targets(edge))
         else:
             builder.add_edge(edge.source, _targets(edge)[0])
     builder.add_edge(spec.finish, END)

@@ -1,14 +1,14 @@
 """The built-in node types: plain functions of (state, services, recorder) returning a state update.
 
-A node type is a factory ``make(services, **params) -> fn(state, rec) -> update``;
-``NODES`` maps YAML ``type:`` names to factories and ``ROUTERS`` names the
-functions that conditional edges may use.
+A node type is a factory ``make(services, **params) -> fn(state, rec) -> update``,
+registered under its YAML ``type:`` name in ``agentvlm.registry``; routers are
+plain functions of the state that conditional edges name.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from langgraph.types import Send
@@ -25,7 +25,18 @@ from agentvlm.prompts import render
 from agentvlm.tools import ToolKind
 from agentvlm.types import Evidence
 
-__all__ = ["NODES", "ROUTERS", "NodeFn"]
+__all__ = [
+    "NodeFn",
+    "choice_letter",
+    "fan_out_tools",
+    "make_answer",
+    "make_perceive",
+    "make_plan",
+    "make_reason",
+    "make_segment",
+    "make_verbalize",
+    "rules_plan",
+]
 
 NodeFn = Callable[[GraphState, Recorder], dict[str, Any]]
 _ID_PREFIX: dict[str, str] = {"detect": "det", "ocr": "ocr", "segment": "seg"}
@@ -237,17 +248,3 @@ def choice_letter(text: str, choices: Sequence[str]) -> str | None:
         return m.group(1).upper()
     named = [letters[i] for i, c in enumerate(choices) if c.strip() and c.strip().lower() in text.lower()]
     return named[0] if len(named) == 1 else (m.group(1).upper() if m else None)
-
-
-NODES: dict[str, Callable[..., NodeFn]] = {
-    "plan": make_plan,
-    "perceive": make_perceive,
-    "segment": make_segment,
-    "verbalize": make_verbalize,
-    "reason": make_reason,
-    "answer": make_answer,
-}
-
-ROUTERS: dict[str, Callable[[GraphState], Hashable | list[Send]]] = {
-    "fan_out_tools": fan_out_tools,
-}

@@ -1,0 +1,70 @@
+"""Name-to-code registries for everything YAML and the CLI may name: node types, routers, tools.
+
+Entries are ``"module:attribute"`` strings, imported only when used. Third-party
+packages add their own through Python entry points, so YAML never imports or
+runs arbitrary code, only names some installed package registered:
+
+    # pyproject.toml of a plugin package
+    [project.entry-points."agentvlm.tools"]
+    my_detector = "my_pkg.detector:MyDetector"
+    [project.entry-points."agentvlm.nodes"]
+    my_node = "my_pkg.nodes:make_my_node"
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import import_module
+from importlib.metadata import entry_points
+from typing import Any
+
+from agentvlm.errors import ConfigError
+
+__all__ = ["BUILTIN", "GROUPS", "known", "load"]
+
+GROUPS = {"nodes": "agentvlm.nodes", "routers": "agentvlm.routers", "tools": "agentvlm.tools"}
+
+BUILTIN: dict[str, dict[str, str]] = {
+    "nodes": {
+        "plan": "agentvlm.graph.nodes:make_plan",
+        "perceive": "agentvlm.graph.nodes:make_perceive",
+        "segment": "agentvlm.graph.nodes:make_segment",
+        "verbalize": "agentvlm.graph.nodes:make_verbalize",
+        "reason": "agentvlm.graph.nodes:make_reason",
+        "answer": "agentvlm.graph.nodes:make_answer",
+    },
+    "routers": {
+        "fan_out_tools": "agentvlm.graph.nodes:fan_out_tools",
+    },
+    "tools": {
+        "rapidocr": "agentvlm.tools.ocr_rapidocr:RapidOCRTool",
+        "paddleocr": "agentvlm.tools.ocr_paddle:PaddleOCRTool",
+        "darknet": "agentvlm.tools.detect_darknet:DarknetDetector",
+        "ultralytics": "agentvlm.tools.detect_ultralytics:UltralyticsDetector",
+        "grabcut": "agentvlm.tools.segment_grabcut:GrabCutSegmenter",
+        "sam": "agentvlm.tools.segment_sam:SamSegmenter",
+    },
+}
+
+
+@cache
+def _plugins(kind: str) -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=GROUPS[kind])}
+
+
+def known(kind: str) -> dict[str, str]:
+    """Every registered name of ``kind`` ("nodes", "routers", "tools"): built-ins, then plugins."""
+    return {**_plugins(kind), **BUILTIN[kind]}
+
+
+def load(kind: str, name: str) -> Any:
+    """The object registered as ``name``; unknown names list the valid ones."""
+    table = known(kind)
+    if name not in table:
+        singular = kind[:-1]
+        raise ConfigError(f"unknown {singular} '{name}'; known {kind}: {', '.join(sorted(table))}")
+    module, _, attr = table[name].partition(":")
+    try:
+        return getattr(import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"{kind[:-1]} '{name}' is registered as {table[name]} but cannot be loaded: {exc}") from exc
