@@ -60,6 +60,7 @@ class Services:
     ) -> None:
         self.config = config
         self._llm = llm
+        self._vlm: Any = None
         self._tools: dict[ToolKind, Tool] = dict(tools or {})
         self.cache = cache if cache is not None else PerceptionCache(config.cache_dir if config.cache else None)
         self._lock = threading.Lock()
@@ -70,6 +71,18 @@ class Services:
             if self._llm is None:
                 self._llm = load_chat_model(self.config.llm)
             return self._llm
+
+    @property
+    def vlm(self) -> Any:
+        """The configured perception VLM (``agentvlm.models.vlm.VisionModel``), or ``None``."""
+        if self.config.vlm is None:
+            return None
+        with self._lock:
+            if self._vlm is None:
+                from agentvlm.models.vlm import load_vision_model
+
+                self._vlm = load_vision_model(self.config.vlm)
+            return self._vlm
 
     def tool(self, kind: ToolKind) -> Tool:
         with self._lock:
