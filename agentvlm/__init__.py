@@ -14,6 +14,7 @@ from agentvlm.errors import (
     InputError,
     MissingDependencyError,
     ModelError,
+    ModelOutputError,
     ToolError,
 )
 from agentvlm.images import load_image
@@ -52,6 +53,7 @@ __all__ = [
     "InputError",
     "MissingDependencyError",
     "ModelError",
+    "ModelOutputError",
     "Step",
     "ToolError",
     "ToolsConfig",

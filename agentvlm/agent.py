@@ -12,11 +12,12 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from agentvlm.config import Config
-from agentvlm.errors import InputError
+from agentvlm.errors import ConfigError, InputError
 from agentvlm.graph import Services, compile_graph, load_graph_spec
 from agentvlm.images import load_image
 from agentvlm.models import ChatModel
 from agentvlm.perception.cache import PerceptionCache
+from agentvlm.sessions import next_turn, turn_thread
 from agentvlm.tools import Tool, ToolKind
 from agentvlm.types import Answer, Evidence, ImageRef, Step
 
@@ -26,11 +27,18 @@ ImageInput = str | os.PathLike[str] | ImageRef
 
 
 class Event(BaseModel):
-    """One item of ``Agent.stream``: a finished step, then the answer."""
+    """One item of ``Agent.stream``: a finished step, then the answer.
 
-    kind: Literal["step", "answer"]
+    With ``stream(..., progress=True)`` also ``start`` (``node`` began) and
+    ``token`` (``text`` a streaming model produced inside ``node``; nodes emit
+    them through LangGraph's stream writer as ``{"token": text}``).
+    """
+
+    kind: Literal["start", "step", "token", "answer"]
     step: Step | None = None
     answer: Answer | None = None
+    node: str | None = None
+    text: str | None = None
 
 
 class Agent:
@@ -53,6 +61,7 @@ class Agent:
         graph: str | os.PathLike[str] | None = None,
         tools: dict[ToolKind, Tool] | None = None,
         cache: PerceptionCache | None = None,
+        checkpointer: Any = None,
     ) -> None:
         config = config or Config()
         updates: dict[str, Any] = {}
@@ -62,10 +71,21 @@ class Agent:
             updates["graph"] = str(graph)
         if updates:
             config = Config.build({**config.model_dump(), **updates})
+        self.spec, self.graph_source = load_graph_spec(config.graph)
+        # A graph's `models:` are defaults: a model named in the config or on the CLI wins.
+        defaults = Config()
+        graph_models = {
+            role: model
+            for role, model in self.spec.models.items()
+            if getattr(config, role) == getattr(defaults, role) and not (role == "llm" and isinstance(llm, str))
+        }
+        if graph_models:
+            config = Config.build({**config.model_dump(), **graph_models}, source=self.graph_source)
         self.config = config
         self.services = Services(config, llm=llm if not isinstance(llm, (str, type(None))) else None, tools=tools, cache=cache)
-        self.spec, self.graph_source = load_graph_spec(config.graph)
-        self.graph = compile_graph(self.spec, self.graph_source, self.services)
+        self.checkpointer = checkpointer
+        """Persists conversations (``thread_id=``), e.g. ``agentvlm.sessions.open_saver(path)``."""
+        self.graph = compile_graph(self.spec, self.graph_source, self.services, checkpointer=checkpointer)
         """The compiled LangGraph graph, for embedding in your own LangGraph application."""
 
     @classmethod
@@ -85,9 +105,23 @@ class Agent:
         if not items:
             raise InputError("no image given; pass at least one image path")
         refs = [i if isinstance(i, ImageRef) else load_image(i, max_pixels=self.config.max_pixels) for i in items]
-        return {"question": question.strip(), "choices": list(choices or []), "images": refs, "evidence": [], "steps": []}
+        return {
+            "started": time.time(),
+            "question": question.strip(),
+            "choices": list(choices or []),
+            "images": refs,
+            "evidence": [],
+            "steps": [],
+        }
 
-    def ask(self, images: ImageInput | Sequence[ImageInput], question: str, *, choices: Sequence[str] | None = None) -> Answer:
+    def ask(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        question: str,
+        *,
+        choices: Sequence[str] | None = None,
+        thread_id: str | None = None,
+    ) -> Answer:
         """Answer ``question`` about one image or several.
 
         Args:
@@ -95,28 +129,65 @@ class Agent:
                 before any model runs.
             question: The question in plain language.
             choices: Options for a multiple-choice question; the answer is then a letter.
+            thread_id: A conversation to continue (needs ``Agent(checkpointer=...)``): the
+                reasoning sees its earlier turns, and this turn is saved once answered.
 
         Raises:
             InputError: A missing, unreadable or oversized image, or an empty question.
         """
         answer: Answer | None = None
-        for event in self.stream(images, question, choices=choices):
+        for event in self.stream(images, question, choices=choices, thread_id=thread_id):
             if event.answer is not None:
                 answer = event.answer
         assert answer is not None  # stream always ends with the answer
         return answer
 
-    def stream(self, images: ImageInput | Sequence[ImageInput], question: str, *, choices: Sequence[str] | None = None) -> Iterator[Event]:
-        """Run the graph, yielding each finished step as it happens and the answer last."""
+    def stream(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        question: str,
+        *,
+        choices: Sequence[str] | None = None,
+        thread_id: str | None = None,
+        progress: bool = False,
+    ) -> Iterator[Event]:
+        """Run the graph, yielding each finished step as it happens and the answer last.
+
+        ``progress`` adds ``start`` and ``token`` events for live displays. Closing the
+        iterator early stops the run after the running node; with ``thread_id`` that turn
+        stays unfinished and later turns leave it out of the history.
+        """
         state = self._inputs(images, question, choices)
+        run_config: dict[str, Any] = {"recursion_limit": 200}
+        options: dict[str, Any] = {}
+        if (thread_id is None) != (self.checkpointer is None):
+            raise ConfigError(
+                "a conversation needs both Agent(checkpointer=...) and thread_id=...: "
+                "pass a LangGraph checkpointer (e.g. agentvlm.sessions.open_saver(path)) and a thread_id, or neither"
+            )
+        if thread_id is not None:
+            n, state["history"] = next_turn(self.checkpointer, thread_id)
+            run_config["configurable"] = {"thread_id": turn_thread(thread_id, n)}
+            options["durability"] = "sync"  # the answer's checkpoint is on disk before it is yielded
         start = time.perf_counter()
         final: dict[str, Any] = dict(state)
-        for update in self.graph.stream(state, stream_mode="updates"):
-            for delta in update.values():
+        modes = ["updates", "tasks", "custom"] if progress else ["updates"]
+        for mode, chunk in self.graph.stream(state, run_config, stream_mode=modes, **options):
+            if mode == "tasks" and "input" in chunk:
+                task_input = chunk["input"]
+                kind = task_input.get("perceive") if isinstance(task_input, dict) else None
+                yield Event(kind="start", node=f"{chunk['name']}:{kind}" if kind else chunk["name"])
+                continue
+            if mode == "custom" and isinstance(chunk, dict) and "token" in chunk:
+                yield Event(kind="token", node=chunk.get("node"), text=str(chunk["token"]))
+                continue
+            if mode != "updates":
+                continue
+            for delta in chunk.values():
                 if not delta:
                     continue
                 for key, value in delta.items():
-                    if key in ("evidence", "steps"):
+                    if key in ("evidence", "steps", "actions"):
                         final[key] = final.get(key, []) + value
                     else:
                         final[key] = value
@@ -138,18 +209,33 @@ class Agent:
             seconds=round(seconds, 4),
         )
 
-    async def aask(self, images: ImageInput | Sequence[ImageInput], question: str, *, choices: Sequence[str] | None = None) -> Answer:
+    async def aask(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        question: str,
+        *,
+        choices: Sequence[str] | None = None,
+        thread_id: str | None = None,
+    ) -> Answer:
         """``ask`` without blocking the event loop (models run in a worker thread)."""
-        return await asyncio.to_thread(self.ask, images, question, choices=choices)
+        return await asyncio.to_thread(self.ask, images, question, choices=choices, thread_id=thread_id)
 
-    async def astream(self, images: ImageInput | Sequence[ImageInput], question: str, *, choices: Sequence[str] | None = None) -> AsyncIterator[Event]:
+    async def astream(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        question: str,
+        *,
+        choices: Sequence[str] | None = None,
+        thread_id: str | None = None,
+        progress: bool = False,
+    ) -> AsyncIterator[Event]:
         """``stream`` for asyncio: each event arrives as soon as its step finishes."""
         queue: asyncio.Queue[Event | BaseException | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
 
         def produce() -> None:
             try:
-                for event in self.stream(images, question, choices=choices):
+                for event in self.stream(images, question, choices=choices, thread_id=thread_id, progress=progress):
                     loop.call_soon_threadsafe(queue.put_nowait, event)
             except BaseException as exc:  # noqa: BLE001 (re-raised in the consumer)
                 loop.call_soon_threadsafe(queue.put_nowait, exc)

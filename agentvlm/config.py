@@ -68,6 +68,7 @@ class Config(BaseModel):
     evidence_budget: int = Field(default=400, ge=50, description="Token budget of the verbalized evidence")
     cache: bool = True
     cache_dir: Path = Field(default_factory=default_cache_dir)
+    search: str | None = Field(default=None, description="Search backend: ddgs, searxng:URL or local:PATH (None: ddgs)")
 
     @field_validator("llm", "vlm")
     @classmethod
@@ -75,6 +76,18 @@ class Config(BaseModel):
         if spec is not None:
             try:
                 parse_spec(spec)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return spec
+
+    @field_validator("search")
+    @classmethod
+    def _search_spec(cls, spec: str | None) -> str | None:
+        if spec is not None:
+            from agentvlm.retrieval.backends import parse_search_spec
+
+            try:
+                parse_search_spec(spec)
             except ConfigError as exc:
                 raise ValueError(str(exc)) from None
         return spec

@@ -8,7 +8,8 @@ prints the message on one line and exits with code 2.
     │   └── ImageError        missing, unreadable, truncated, too large, unsupported
     ├── ConfigError           unknown key, bad value, malformed YAML, unknown graph
     ├── MissingDependencyError  an optional extra is not installed
-    ├── ModelError            a model could not load or answered garbage
+    ├── ModelError            a model could not load or be reached
+    │   └── ModelOutputError  a model answered, but not in the form asked for
     └── ToolError             a perception tool failed on an image
 """
 
@@ -21,6 +22,7 @@ __all__ = [
     "InputError",
     "MissingDependencyError",
     "ModelError",
+    "ModelOutputError",
     "ToolError",
 ]
 
@@ -56,6 +58,14 @@ class MissingDependencyError(AgentVLMError, ImportError):
 
 class ModelError(AgentVLMError, RuntimeError):
     """A model could not be loaded or reached, or its output was unusable."""
+
+
+class ModelOutputError(ModelError):
+    """A model answered, but not in the form asked for (broken JSON, an impossible value).
+
+    Graph nodes recover from this one (repair, rules, a note in the trace); every
+    other ``ModelError`` is a setup problem and reaches the user.
+    """
 
 
 class ToolError(AgentVLMError, RuntimeError):

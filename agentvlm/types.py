@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
-__all__ = ["Answer", "Box", "Call", "Evidence", "EvidenceKind", "ImageRef", "Step"]
+__all__ = ["Answer", "Box", "Call", "Evidence", "EvidenceKind", "ImageRef", "Source", "Step"]
 
 EvidenceKind = Literal["object", "text", "mask", "statement"]
 
@@ -150,6 +150,24 @@ class Step(BaseModel):
     note: str | None = None
 
 
+class Source(BaseModel):
+    """A retrieved passage the answer may cite as ``[n]``: a web page or a local document.
+
+    Attributes:
+        n: The number the answer cites it by (1-based).
+        url: Where it came from: an ``http(s)`` URL or a local file path.
+        title: The page or document title, when known.
+        snippet: The passage the reasoning model read (untrusted text).
+        score: The reranker's relevance score, when ranked.
+    """
+
+    n: int = Field(ge=1)
+    url: str
+    title: str = ""
+    snippet: str = ""
+    score: float | None = None
+
+
 class Answer(BaseModel):
     """What ``Agent.ask`` returns: the answer, what supports it, and how it was reached."""
 
@@ -157,6 +175,7 @@ class Answer(BaseModel):
     text: str
     images: list[ImageRef]
     evidence: list[Evidence] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
     steps: list[Step] = Field(default_factory=list)
     graph: str = ""
     models: dict[str, str] = Field(default_factory=dict)

@@ -64,8 +64,8 @@ def test_openai_spec_needs_a_server() -> None:
         parse_spec("openai:gpt-4o")
 
 
-def test_reserved_backends_say_so() -> None:
+def test_hf_path_that_is_not_a_model() -> None:
     from agentvlm.models import load_chat_model
 
-    with pytest.raises(ConfigError, match="reserved but not available"):
-        load_chat_model("hf:some/model")
+    with pytest.raises(ConfigError, match="is not a Hugging Face model"):
+        load_chat_model("hf:/no/such/dir")

@@ -21,6 +21,11 @@ EXIT_USAGE = 2
 COMMANDS: dict[str, str] = {
     "ask": "agentvlm.cli.ask",
     "doctor": "agentvlm.cli.doctor",
+    "chat": "agentvlm.cli.chat",
+    "sessions": "agentvlm.cli.sessions",
+    "report": "agentvlm.cli.report",
+    "graph": "agentvlm.cli.graph",
+    "eval": "agentvlm.cli.eval",
 }
 
 
@@ -48,6 +53,7 @@ def model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vlm", metavar="SPEC", help="perception VLM spec (hf:REPO_OR_DIR, openai:MODEL@URL)")
     p.add_argument("--max-pixels", type=int, metavar="N", help="refuse images larger than N pixels (default 50,000,000)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the perception cache on disk")
+    p.add_argument("--search", metavar="SPEC", help="search backend for retrieval graphs (udkag): ddgs (default), searxng:URL, local:PATH")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("agentvlm: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `agentvlm graph show x | head`: the reader left, nothing is wrong
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (keeps the interpreter's final flush quiet)
+        return 0
     except Exception as exc:
         if os.environ.get("AGENTVLM_DEBUG"):
             raise

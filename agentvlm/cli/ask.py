@@ -20,6 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("items", nargs="+", metavar="IMAGE... QUESTION", help="image paths, then the question")
     p.add_argument("--json", action="store_true", help="print the answer, evidence and step trace as JSON")
     p.add_argument("--choices", nargs="+", metavar="OPTION", help="options of a multiple-choice question")
+    p.add_argument("--trace", metavar="DIR", help="also write the answer as JSON and its annotated images (PNG) into DIR")
     model_options(p)
 
 
@@ -29,7 +30,7 @@ def build_config(args: argparse.Namespace) -> Any:
 
     config = Config.from_file(args.config) if args.config else Config()
     overrides: dict[str, Any] = {}
-    for flag, key in (("graph", "graph"), ("llm", "llm"), ("vlm", "vlm"), ("max_pixels", "max_pixels")):
+    for flag, key in (("graph", "graph"), ("llm", "llm"), ("vlm", "vlm"), ("max_pixels", "max_pixels"), ("search", "search")):
         value = getattr(args, flag, None)
         if value is not None:
             overrides[key] = value
@@ -55,11 +56,24 @@ def run(args: argparse.Namespace) -> int:
         answer = _ask_live(agent, refs, question, args.choices)
     else:
         answer = agent.ask(refs, question, choices=args.choices)
+    if getattr(args, "trace", None):
+        _write_trace(answer, args.trace)
     if args.json:
         print(answer.model_dump_json(indent=2))
     elif not live:
         print(answer.text)
     return 0
+
+
+def _write_trace(answer: Any, folder: str) -> None:
+    import datetime as dt
+    from pathlib import Path
+
+    from agentvlm.trace import write_trace
+
+    stem = f"{Path(answer.images[0].path).stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    files = write_trace(answer, folder, stem)
+    print(f"trace: {files.json_path} {' '.join(str(p) for p in files.images)}", file=sys.stderr)
 
 
 def _ask_live(agent: Any, refs: list[Any], question: str, choices: list[str] | None) -> Any:

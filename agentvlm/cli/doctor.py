@@ -16,6 +16,8 @@ HELP = "list every backend and tool, whether it can run here, and why not"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="also check the models this YAML config names")
+    p.add_argument("--llm", metavar="SPEC", help="also check this reasoning model (reachable, logprobs)")
+    p.add_argument("--vlm", metavar="SPEC", help="also check this VLM (reachable, vision, logprobs)")
 
 
 def _ver(package: str) -> str:
@@ -41,16 +43,16 @@ def _llamacpp(spec: str) -> tuple[bool, str]:
     return True, f"llama-cpp-python {_ver('llama_cpp_python')}; {spec} -> {path.name} ({path.stat().st_size / 1e6:.0f} MB)"
 
 
-def check_all(llm: str | None = None) -> list[tuple[str, str, bool, str]]:
-    """Rows of (group, name, ok, detail) for every backend and tool."""
-    from agentvlm.models.specs import DEFAULT_LLM, RESERVED
+def check_all(llm: str | None = None, vlm: str | None = None) -> list[tuple[str, str, bool, str]]:
+    """Rows of (group, name, ok, detail) for every backend and tool, then each configured model."""
+    from agentvlm.cli.doctor_models import backend_rows, model_row
+    from agentvlm.models.specs import DEFAULT_LLM
     from agentvlm.tools import TOOLS, load_tool_class
 
     rows: list[tuple[str, str, bool, str]] = []
-    ok, detail = _llamacpp(llm or DEFAULT_LLM)
+    ok, detail = _llamacpp(llm if llm and llm.startswith("llamacpp:") else DEFAULT_LLM)
     rows.append(("backend", "llamacpp", ok, detail))
-    for name, what in RESERVED.items():
-        rows.append(("backend", name, False, f"reserved for {what}; not in this version"))
+    rows += backend_rows()
     for name in TOOLS:
         try:
             cls = load_tool_class(name)
@@ -58,15 +60,20 @@ def check_all(llm: str | None = None) -> list[tuple[str, str, bool, str]]:
             rows.append((f"tool:{cls.kind}", name, avail.ok, avail.detail))
         except ImportError as exc:  # a tool module that cannot even import
             rows.append(("tool", name, False, str(exc)))
+    for role, spec in (("llm", llm), ("vlm", vlm)):
+        if spec:
+            rows.append(model_row(role, spec, _llamacpp))
     return rows
 
 
 def run(args: argparse.Namespace) -> int:
-    llm = None
+    llm, vlm = None, None
     if getattr(args, "config", None):
         from agentvlm.config import Config
 
-        llm = Config.from_file(args.config).llm
+        config = Config.from_file(args.config)
+        llm, vlm = config.llm, config.vlm
+    llm, vlm = getattr(args, "llm", None) or llm, getattr(args, "vlm", None) or vlm
     from agentvlm import __version__
 
     print(f"agentvlm {__version__}  Python {platform.python_version()}  {platform.platform()}")
@@ -74,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         "packages: "
         + ", ".join(f"{p} {_ver(p)}" for p in ("langgraph", "pydantic", "opencv-python-headless", "rapidocr", "onnxruntime", "torch"))
     )
-    rows = check_all(llm)
+    rows = check_all(llm, vlm)
     width = max(len(r[1]) for r in rows)
     for group, name, ok, detail in rows:
         mark = "ok  " if ok else "no  "

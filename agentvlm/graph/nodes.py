@@ -14,7 +14,7 @@ from typing import Any, Literal
 from langgraph.types import Send
 from pydantic import BaseModel, Field, create_model
 
-from agentvlm.errors import ModelError
+from agentvlm.errors import ModelOutputError
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState, Plan, QuestionKind
 from agentvlm.models import Message, structured
@@ -23,11 +23,12 @@ from agentvlm.perception.verbalize import verbalize as verbalize_evidence
 from agentvlm.perception.vocabulary import asks_for_count, asks_for_text, labels_in
 from agentvlm.prompts import render
 from agentvlm.tools import ToolKind
-from agentvlm.types import Evidence
+from agentvlm.types import Box, Evidence
 
 __all__ = [
     "NodeFn",
     "choice_letter",
+    "fan_out_perception",
     "fan_out_tools",
     "make_answer",
     "make_perceive",
@@ -36,6 +37,7 @@ __all__ = [
     "make_segment",
     "make_verbalize",
     "rules_plan",
+    "run_tool",
 ]
 
 NodeFn = Callable[[GraphState, Recorder], dict[str, Any]]
@@ -75,29 +77,47 @@ def rules_plan(question: str, choices: Sequence[str] = ()) -> Plan:
     return Plan(instruction=f"Describe the image, especially {focus}.", tools=tools, targets=targets, kind=kind)
 
 
-def make_plan(services: Services, *, planner: Literal["llm", "rules"] = "llm") -> NodeFn:
+def make_plan(
+    services: Services,
+    *,
+    planner: Literal["llm", "rules"] = "llm",
+    tools: Literal["auto", "all", "none"] | list[ToolKind] = "auto",
+) -> NodeFn:
+    """Decide what to observe. ``tools`` overrides the choice: ``all`` (MoAI runs every
+    tool), ``none`` (a loop that perceives on demand), or an explicit list."""
+    if isinstance(tools, list):
+        bad = [t for t in tools if t not in _ID_PREFIX]
+        if bad:
+            raise ValueError(f"unknown tool kinds {bad}; choose from {', '.join(_ID_PREFIX)}")
+
+    def fixed(plan: Plan) -> Plan:
+        if tools == "auto":
+            return plan
+        chosen: list[ToolKind] = list(_ID_PREFIX) if tools == "all" else [] if tools == "none" else list(tools)  # type: ignore[arg-type]
+        return plan.model_copy(update={"tools": chosen})
+
     def plan(state: GraphState, rec: Recorder) -> dict[str, Any]:
         question, choices = state["question"], state.get("choices") or []
         base = rules_plan(question, choices)
         if planner == "rules":
-            return {"plan": base}
+            return {"plan": fixed(base)}
         prompt = render("plan", question=question, choices=choices)
         messages = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
         try:
             reply, completion = structured(services.llm, messages, _PlanReply, max_tokens=96)
-        except ModelError as exc:
+        except ModelOutputError as exc:
             rec.note(f"planner fell back to rules: {exc}")
             return {"plan": base}
         rec.model(services.llm.spec, completion, role="plan")
         # The rules decide what the question demonstrably needs; the LLM may add OCR and names.
-        tools = list(base.tools) + [t for t in reply.tools if t == "ocr" and t not in base.tools]
+        chosen = list(base.tools) + [t for t in reply.tools if t == "ocr" and t not in base.tools]
         extra_targets = labels_in(" ".join(reply.targets))
         targets = list(dict.fromkeys([*base.targets, *extra_targets]))
-        added = sorted(set(tools) - set(base.tools))
+        added = sorted(set(chosen) - set(base.tools))
         if added:
             rec.note(f"LLM plan added {', '.join(added)}")
         instruction = reply.instruction.strip() or base.instruction
-        return {"plan": base.model_copy(update={"instruction": instruction, "tools": tools, "targets": targets, "source": "llm"})}
+        return {"plan": fixed(base.model_copy(update={"instruction": instruction, "tools": chosen, "targets": targets, "source": "llm"}))}
 
     return plan
 
@@ -110,32 +130,68 @@ def fan_out_tools(state: GraphState) -> list[Send] | str:
     return [Send("perceive", {**state, "perceive": kind}) for kind in kinds]
 
 
-def _run_tool(
-    services: Services, rec: Recorder, kind: ToolKind, state: GraphState, *, prompts: dict[int, list[Evidence]] | None = None
+def fan_out_perception(state: GraphState) -> list[Send]:
+    """Router: ``fan_out_tools`` plus ``describe``, the VLM's look, in parallel (the node
+    notes in the trace when no VLM is configured)."""
+    kinds = [k for k in state["plan"].tools if k != "segment"]
+    return [*(Send("perceive", {**state, "perceive": kind}) for kind in kinds), Send("describe", {**state})]
+
+
+def run_tool(
+    services: Services,
+    rec: Recorder,
+    kind: ToolKind,
+    state: GraphState,
+    *,
+    prompts: dict[int, list[Evidence]] | None = None,
+    params: dict[str, Any] | None = None,
+    region: Box | None = None,
+    images: Sequence[int] | None = None,
+    tag: str = "",
+    tool_name: str | None = None,
 ) -> list[Evidence]:
-    tool = services.tool(kind)
-    params = services.tool_params(tool)
+    """Run the configured ``kind`` tool on the question's images through the perception cache.
+
+    Evidence ids are ``det0``, ``ocr3`` (``i1.det0`` on the second image); ``tag``
+    prefixes them (``r2.det0``) so repeated looks in a loop never collide.
+    """
+    tool = services.tool(kind, tool_name)
+    p = services.tool_params(tool, **(params or {}))
     found: list[Evidence] = []
     for index, image in enumerate(state["images"]):
+        if images is not None and index not in images:
+            continue
         image_prompts = (prompts or {}).get(index)
         if prompts is not None and not image_prompts:
             continue
         extra = [(e.id, e.box.xyxyn if e.box else None) for e in image_prompts or []]
-        key = tool.cache_key(image, params, None, extra=extra or None)
+        key = tool.cache_key(image, p, region, extra=extra or None)
         hit = services.cache.get(key)
         with rec.tool(tool.name, cached=hit is not None, image=image.short_hash) as detail:
-            result = hit if hit is not None else tool.run(image, params, prompts=image_prompts)
+            result = hit if hit is not None else tool.run(image, p, region=region, prompts=image_prompts)
             detail["found"] = len(result)
+            if params:
+                detail["params"] = params
+            if region is not None:
+                detail["region"] = [round(v, 3) for v in region.xyxyn]
         if hit is None:
             services.cache.put(key, result)
-        prefix = _ID_PREFIX[kind] if index == 0 else f"i{index}.{_ID_PREFIX[kind]}"
+        prefix = tag + (_ID_PREFIX[kind] if index == 0 else f"i{index}.{_ID_PREFIX[kind]}")
         found += [ev.model_copy(update={"id": f"{prefix}{n}", "image": index}) for n, ev in enumerate(result)]
     return found
 
 
-def make_perceive(services: Services) -> NodeFn:
+def make_perceive(services: Services, *, tools: dict[str, str] | None = None) -> NodeFn:
+    """Run one planned tool kind. ``tools`` picks registered tools per kind for this graph
+    (``{detect: ultralytics}``), overriding the config."""
+    chosen = dict(tools or {})
+    unknown = sorted(set(chosen) - set(_ID_PREFIX))
+    if unknown:
+        raise ValueError(f"unknown tool kinds {unknown}; choose from {', '.join(_ID_PREFIX)}")
+
     def perceive(state: GraphState, rec: Recorder) -> dict[str, Any]:
-        return {"evidence": _run_tool(services, rec, state["perceive"], state)}
+        kind = state["perceive"]
+        return {"evidence": run_tool(services, rec, kind, state, tool_name=chosen.get(kind))}
 
     return perceive
 
@@ -156,7 +212,7 @@ def make_segment(services: Services, *, max_objects: int = 4) -> NodeFn:
         if not any(prompts.values()):
             rec.note("nothing to segment: no objects were detected")
             return {}
-        return {"evidence": _run_tool(services, rec, "segment", state, prompts=prompts)}
+        return {"evidence": run_tool(services, rec, "segment", state, prompts=prompts)}
 
     return segment
 
@@ -188,7 +244,9 @@ def make_reason(services: Services, *, max_tokens: int = 64, grounded: bool = Tr
 
     def reason(state: GraphState, rec: Recorder) -> dict[str, Any]:
         plan, choices = state["plan"], state.get("choices") or []
-        prompt = render("reason", question=state["question"], choices=choices, evidence=state.get("context", ""))
+        prompt = render(
+            "reason", question=state["question"], choices=choices, evidence=state.get("context", ""), history=state.get("history", [])[-3:]
+        )
         messages = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
         candidates = (
             answer_candidates(plan.kind, state.get("evidence", []), targets=plan.targets, choices=choices)
@@ -206,7 +264,7 @@ def make_reason(services: Services, *, max_tokens: int = 64, grounded: bool = Tr
             else:
                 completion = llm.complete(messages, max_tokens=max_tokens)
                 draft = _first_sentence(completion.text)
-        except ModelError as exc:
+        except ModelOutputError as exc:
             rec.note(str(exc))
             return {"draft": ""}
         rec.model(llm.spec, completion, role="reason")

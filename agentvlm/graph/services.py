@@ -61,7 +61,8 @@ class Services:
         self.config = config
         self._llm = llm
         self._vlm: Any = None
-        self._tools: dict[ToolKind, Tool] = dict(tools or {})
+        self.budgets: Any = None  # the graph's Budgets, set when it is compiled
+        self._tools: dict[str, Tool] = {str(k): v for k, v in (tools or {}).items()}
         self.cache = cache if cache is not None else PerceptionCache(config.cache_dir if config.cache else None)
         self._lock = threading.Lock()
 
@@ -84,16 +85,32 @@ class Services:
                 self._vlm = load_vision_model(self.config.vlm)
             return self._vlm
 
-    def tool(self, kind: ToolKind) -> Tool:
+    def tool(self, kind: ToolKind, name: str | None = None) -> Tool:
+        """The tool filling ``kind``: the configured one, or the registered tool ``name``."""
+        key = f"{kind}:{name}" if name else kind
         with self._lock:
-            if kind not in self._tools:
-                name = getattr(self.config.tools, kind)
-                options = self.config.tools.options.get(name, {})
-                self._tools[kind] = load_tool_class(name)(**options)
-            return self._tools[kind]
+            if key not in self._tools:
+                chosen = name or getattr(self.config.tools, kind)
+                options = self.config.tools.options.get(chosen, {})
+                self._tools[key] = load_tool_class(chosen)(**options)
+            return self._tools[key]
 
     def tool_params(self, tool: Tool, **overrides: Any) -> Any:
         return tool.params(**{**self.config.tools.params.get(tool.name, {}), **overrides})
+
+    def over_budget(self, state: Any) -> str | None:
+        """Which of the graph's budgets this run has spent, in words, or ``None``."""
+        b = self.budgets
+        if b is None:
+            return None
+        if b.rounds is not None and state.get("round", 0) >= b.rounds:
+            return f"round budget of {b.rounds} spent"
+        if b.seconds is not None and "started" in state and time.time() - state["started"] >= b.seconds:
+            return f"time budget of {b.seconds:g} s spent"
+        calls = sum(1 for step in state.get("steps", []) for c in step.calls if c.kind == "model")
+        if b.model_calls is not None and calls >= b.model_calls:
+            return f"model-call budget of {b.model_calls} spent"
+        return None
 
     def models(self) -> dict[str, str]:
         out = {"llm": self.config.llm}

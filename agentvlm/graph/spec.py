@@ -25,7 +25,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agentvlm.errors import ConfigError
 from agentvlm.resources import PACKAGE_DIR
 
-__all__ = ["BUILTIN_GRAPHS_DIR", "EdgeSpec", "GraphSpec", "NodeSpec", "builtin_graphs", "load_graph_spec"]
+__all__ = [
+    "BUILTIN_GRAPHS_DIR",
+    "MODEL_ROLES",
+    "Budgets",
+    "EdgeSpec",
+    "GraphSpec",
+    "NodeSpec",
+    "builtin_graphs",
+    "line_of",
+    "load_graph_spec",
+]
 
 BUILTIN_GRAPHS_DIR = PACKAGE_DIR / "graphs"
 
@@ -38,13 +48,30 @@ class NodeSpec(BaseModel):
 
 
 class EdgeSpec(BaseModel):
-    """A plain edge (``to`` is one node) or a conditional one (``router`` picks among ``to``)."""
+    """A plain edge (``to`` is one node) or a conditional one: ``router`` returns a node
+    name from the list ``to``, or a key of the mapping ``to`` (``{finish: verbalize}``)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     source: str = Field(alias="from")
-    to: str | list[str]
+    to: str | list[str] | dict[str, str]
     router: str | None = None
+
+
+MODEL_ROLES = ("llm", "vlm")
+
+
+class Budgets(BaseModel):
+    """Hard caps enforced at run time; a loop must have at least one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: int | None = Field(default=None, ge=1)
+    seconds: float | None = Field(default=None, gt=0)
+    model_calls: int | None = Field(default=None, ge=1)
+
+    def any(self) -> bool:
+        return any(v is not None for v in (self.rounds, self.seconds, self.model_calls))
 
 
 class GraphSpec(BaseModel):
@@ -52,6 +79,8 @@ class GraphSpec(BaseModel):
 
     name: str
     description: str = ""
+    models: dict[str, str] = Field(default_factory=dict, description="Model role -> spec defaults: llm, vlm")
+    budgets: Budgets = Field(default_factory=Budgets)
     nodes: dict[str, NodeSpec]
     entry: str
     edges: list[EdgeSpec] = Field(default_factory=list)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field
 
 from agentvlm.tools.base import ToolKind
-from agentvlm.types import Evidence, ImageRef, Step
+from agentvlm.types import Evidence, ImageRef, Source, Step
 
 __all__ = ["GraphState", "Plan", "QuestionKind"]
 
@@ -26,6 +26,7 @@ class Plan(BaseModel):
 
 
 class GraphState(TypedDict, total=False):
+    started: float
     question: str
     choices: list[str]
     images: list[ImageRef]
@@ -36,4 +37,12 @@ class GraphState(TypedDict, total=False):
     used: list[str]
     draft: str
     answer: str
+    sources: list[Source]  # retrieved passages the answer cites as [n] (agentvlm.retrieval)
     steps: Annotated[list[Step], operator.add]
+    # finished turns of the conversation before this one: {question, answer, images}
+    history: list[dict[str, Any]]
+    # the ProReason loop
+    round: int
+    decision: dict[str, str]
+    actions: Annotated[list[str], operator.add]
+    next: str

@@ -1,4 +1,7 @@
-"""Model backends. ``load_chat_model(spec)`` returns one shared instance per spec per process."""
+"""Model backends. ``load_chat_model(spec)`` returns one shared instance per spec per process.
+
+``agentvlm.models.vlm.load_vision_model(spec)`` does the same for the perception VLM.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ def load_chat_model(spec: str) -> ChatModel:
         if parsed.backend in RESERVED:
             raise ConfigError(
                 f"the '{parsed.backend}' backend ({RESERVED[parsed.backend]}) is reserved but not available in "
-                f"this version; use a llamacpp:PATH.gguf model for now"
+                f"this version; known backends: {', '.join(BACKENDS)}"
             )
         module, _, cls = BACKENDS[parsed.backend].partition(":")
         model: ChatModel = getattr(import_module(module), cls)(parsed)

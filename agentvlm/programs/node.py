@@ -1,0 +1,104 @@
+"""The ``program`` graph node, its router, and ``run_program`` for agent loops (ProReason).
+
+Plan a program, look again for what it names, execute it on the evidence, and
+phrase the result; decline (return no draft) whenever any of these cannot be
+done, so the graph falls back to verbalized evidence and free-form reasoning.
+The trace note says which path answered: ``program (llm)``, ``program
+(llm+repair)``, ``program (rules)`` or ``declined: why``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from agentvlm.graph.services import Recorder, Services
+from agentvlm.programs.answers import phrase
+from agentvlm.programs.executor import execute, resolve
+from agentvlm.programs.planner import plan_program
+from agentvlm.programs.recall import find_missing
+from agentvlm.types import Evidence
+
+__all__ = ["make_program", "program_or_reason", "run_program"]
+
+
+def _ocr(services: Services, rec: Recorder, state: dict[str, Any], evidence: list[Evidence]) -> list[Evidence]:
+    """OCR lines for a ``read`` program when no earlier step read the image."""
+    if any(e.kind == "text" for e in evidence):
+        return []
+    tool = services.tool("ocr")
+    params = services.tool_params(tool)
+    out: list[Evidence] = []
+    for index, image in enumerate(state["images"]):
+        key = tool.cache_key(image, params, None)
+        hit = services.cache.get(key)
+        with rec.tool(tool.name, cached=hit is not None, image=image.short_hash) as detail:
+            found = hit if hit is not None else tool.run(image, params)
+            detail["found"] = len(found)
+        if hit is None:
+            services.cache.put(key, found)
+        prefix = "ocr" if index == 0 else f"i{index}.ocr"
+        out += [e.model_copy(update={"id": f"{prefix}{n}", "image": index}) for n, e in enumerate(found)]
+    return out
+
+
+def run_program(
+    services: Services, state: Any, rec: Recorder, *, planner: Literal["llm", "rules"] = "llm", recall: bool = True
+) -> dict[str, Any] | None:
+    """Answer ``state["question"]`` with an evidence program, or ``None`` when the program path declines.
+
+    Returns a state update: ``draft`` and ``answer`` (the phrased result),
+    ``used`` (ids of the supporting evidence), ``program`` (the program, its
+    path and result, for traces) and ``evidence`` (what recall passes found).
+    When a program ran but could not decide, the update has the new evidence and
+    no ``draft``, so the reasoning fallback sees it.
+
+    Example:
+        >>> out = run_program(services, {"question": "How many people?", "images": [ref]}, Recorder())  # doctest: +SKIP
+        >>> out["answer"], out["used"]  # doctest: +SKIP
+        ('2', ['det0', 'det1'])
+    """
+    question, choices = state["question"], list(state.get("choices") or [])
+    evidence: list[Evidence] = list(state.get("evidence") or [])
+    planned = plan_program(services, question, choices, rec, planner=planner)
+    if planned is None:
+        rec.note("declined: no program fits the question; reasoning answers")
+        return None
+    program, path = planned
+    new: list[Evidence] = []
+    if program.op == "read":
+        new += _ocr(services, rec, state, evidence)
+    needed = [c for c in dict.fromkeys([resolve(program.target), resolve(program.other)]) if c and c != "text"]
+    if needed and (recall or not any(e.kind == "object" for e in evidence)):
+        tiles = program.op not in ("count", "exists")  # a tile sees part of a big object: a ghost to count
+        new += find_missing(services, rec, state["images"], needed, evidence + new, tiles=tiles)
+    result = execute(program, evidence + new, images=state["images"])
+    trace = {"program": program.model_dump(), "path": path, "value": result.value, "detail": result.detail}
+    text = phrase(program, result, choices=choices)
+    if text is None:
+        why = f"missing {', '.join(result.missing)}" if result.missing else result.detail or "no option matches"
+        rec.note(f"declined: {program.brief()} could not decide ({why}); reasoning answers")
+        return {"evidence": new, "program": trace} if new else None
+    rec.note(f"answered by program ({path}): {program.brief()} = {result.value!r}; {result.detail}")
+    return {"draft": text, "answer": text, "used": result.evidence, "program": trace, "evidence": new}
+
+
+def make_program(services: Services, *, planner: Literal["llm", "rules"] = "llm", recall: bool = True) -> Any:
+    """Node type ``program``: ``run_program`` as a graph step.
+
+    Args:
+        planner: ``llm`` (the reasoning LLM writes the program, rules repair it)
+            or ``rules`` (question templates only; no model call).
+        recall: Run extra detector passes for named objects the evidence lacks.
+    """
+    if planner not in ("llm", "rules"):
+        raise ValueError(f"planner must be 'llm' or 'rules', got {planner!r}")
+
+    def program(state: Any, rec: Recorder) -> dict[str, Any]:
+        return run_program(services, state, rec, planner=planner, recall=recall) or {}
+
+    return program
+
+
+def program_or_reason(state: Any) -> str:
+    """Router: ``answer`` when the program produced a draft, else ``verbalize`` (the reasoning path)."""
+    return "answer" if state.get("draft") else "verbalize"

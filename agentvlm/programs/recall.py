@@ -1,0 +1,119 @@
+"""Look again, harder, for the objects a program names but the evidence lacks.
+
+One YOLOv4-tiny pass at confidence 0.3 finds both objects of a BLINK spatial
+question in under a third of items, so before a program gives up it runs, in
+order, until every named class is found: the detector at a low threshold, at
+larger input sizes (608, 832; Darknet only) and on four overlapping tiles
+(``Tool.run(region=...)`` maps boxes back). Passes keep every class and are
+filtered afterwards, so one cached result per (image, pass) serves every
+question. ``EXTRA_PASSES`` is the hook for a zoom tool (ZoomEye) to add its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from agentvlm.graph.services import Recorder, Services
+from agentvlm.perception.vocabulary import canonical
+from agentvlm.programs.executor import SAME, iou
+from agentvlm.tools import Tool
+from agentvlm.types import Box, Evidence, ImageRef
+
+__all__ = ["EXTRA_PASSES", "LOW_CONFIDENCE", "SIZES", "TILES", "find_missing"]
+
+LOW_CONFIDENCE = 0.05
+SIZES = (608, 832)
+TILES: tuple[Box, ...] = (
+    Box(x1=0.0, y1=0.0, x2=0.6, y2=0.6), Box(x1=0.4, y1=0.0, x2=1.0, y2=0.6),
+    Box(x1=0.0, y1=0.4, x2=0.6, y2=1.0), Box(x1=0.4, y1=0.4, x2=1.0, y2=1.0),
+)  # fmt: skip
+# (services, rec, image, classes still missing) -> evidence; appended by tools such as a zoom search.
+EXTRA_PASSES: list[Callable[[Services, Recorder, ImageRef, list[str]], list[Evidence]]] = []
+_sized: dict[tuple[int, int], Tool] = {}
+
+
+def _resized(tool: Tool, size: int) -> Tool | None:
+    """The same Darknet detector at another input size (other detectors have no such option)."""
+    from agentvlm.tools.detect_darknet import DarknetDetector
+
+    if not isinstance(tool, DarknetDetector):
+        return None
+    key = (id(tool), size)
+    if key not in _sized:
+        _sized[key] = DarknetDetector(cfg=tool.cfg, weights=tool.weights, names=tool.names_path, input_size=size)
+    return _sized[key]
+
+
+def _detect(services: Services, rec: Recorder, tool: Tool, image: ImageRef, params: Any, region: Box | None, why: str) -> list[Evidence]:
+    key = tool.cache_key(image, params, region)
+    hit = services.cache.get(key)
+    with rec.tool(tool.name, cached=hit is not None, image=image.short_hash, recall=why) as detail:
+        found = hit if hit is not None else tool.run(image, params, region=region)
+        detail["found"] = len(found)
+    if hit is None:
+        services.cache.put(key, found)
+    return found
+
+
+def find_missing(
+    services: Services, rec: Recorder, images: Sequence[ImageRef], classes: Sequence[str], evidence: Sequence[Evidence],
+    *, tiles: bool = True,
+) -> list[Evidence]:
+    """New object evidence for the ``classes`` missing from ``evidence``, with fresh ``det`` ids.
+
+    Stops as soon as every class is present; detections that repeat an object
+    already known (same class, IoU >= ``SAME``) are dropped.
+    """
+    tool = services.tool("detect")
+    params = services.tool_params(tool, confidence=LOW_CONFIDENCE)
+    known = list(evidence)
+    new: list[Evidence] = []
+    for index, image in enumerate(images):
+        passes: list[tuple[str, Callable[[], list[Evidence]]]] = [
+            ("low confidence", lambda: _detect(services, rec, tool, image, params, None, "low confidence"))
+        ]
+        for size in SIZES:
+            sized = _resized(tool, size)
+            if sized is not None:
+                passes.append((f"input {size}", lambda t=sized, s=size: _detect(services, rec, t, image, params, None, f"input {s}")))
+        if tiles:
+            passes.append(("tiles", lambda: [e for b in TILES for e in _detect(services, rec, tool, image, params, b, "tile")]))
+        passes += [(getattr(p, "__name__", "extra"), lambda p=p: p(services, rec, image, _missing(classes, known, index))) for p in EXTRA_PASSES]
+        for why, run in passes:
+            wanted = _missing(classes, known, index)
+            if not wanted:
+                break
+            added = _merge(run(), wanted, known, index)
+            if added:
+                rec.note(f"recall ({why}) found {', '.join(sorted({e.label or '' for e in added}))}")
+            known += added
+            new += added
+    return new
+
+
+def _label(ev: Evidence) -> str:
+    return canonical(ev.label or "") or (ev.label or "")
+
+
+def _missing(classes: Sequence[str], evidence: Sequence[Evidence], image: int) -> list[str]:
+    have = {_label(e) for e in evidence if e.kind == "object" and e.image == image}
+    return [c for c in dict.fromkeys(classes) if c not in have]
+
+
+def _merge(found: list[Evidence], wanted: list[str], known: list[Evidence], image: int) -> list[Evidence]:
+    prefix = "det" if image == 0 else f"i{image}.det"
+    taken = {e.id for e in known}
+    n = sum(1 for e in known if e.id.startswith(prefix))
+    out: list[Evidence] = []
+    for ev in sorted(found, key=lambda e: -(e.score or 0.0)):
+        if _label(ev) not in wanted or ev.box is None:
+            continue
+        same = [k for k in [*known, *out] if k.box is not None and _label(k) == _label(ev) and k.image == image]
+        if any(iou(ev.box, k.box) >= SAME for k in same if k.box is not None):
+            continue
+        while f"{prefix}{n}" in taken:
+            n += 1
+        out.append(ev.model_copy(update={"id": f"{prefix}{n}", "image": image}))
+        taken.add(f"{prefix}{n}")
+    return out

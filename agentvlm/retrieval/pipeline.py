@@ -1,0 +1,207 @@
+"""UDKAG's retrieval pipeline: queries, search, fetch, chunk, rerank, numbered sources.
+
+``search_and_read`` is the one entry point, shared by the ``web_search`` node and
+by any dispatcher (the ProReason loop) that decides to look something up.
+Nothing here raises for an unreachable engine or page: what could not be
+checked is written into the trace and into the returned context.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentvlm.errors import ModelError
+from agentvlm.graph.services import Recorder, Services
+from agentvlm.retrieval.backends import SearchBackend, SearchHit, SearchUnavailable, load_backend
+from agentvlm.retrieval.chunks import Chunk, chunk_text, extract_html
+from agentvlm.retrieval.fetch import FetchError, Fetcher
+from agentvlm.retrieval.queries import evidence_terms, llm_queries, rule_queries
+from agentvlm.retrieval.rerank import load_embedder, rank
+from agentvlm.types import Evidence, Source
+
+__all__ = ["Retrieval", "RetrievalOptions", "format_sources", "search_and_read"]
+
+_memory: dict[str, list[SearchHit]] = {}
+_backends: dict[str, SearchBackend] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class RetrievalOptions:
+    """Knobs of one retrieval; the ``web_search`` node's parameters map onto these."""
+
+    search: str | None = None
+    k: int = 3
+    hits_per_query: int = 5
+    max_pages: int = 6
+    queries: str = "llm"  # or "rules"
+    embed: bool = True
+    allow_private: bool = False
+    allow_hosts: tuple[str, ...] = ()
+    timeout: float = 6.0
+    max_bytes: int = 2_000_000
+    budget_seconds: float = 30.0
+
+
+@dataclass
+class Retrieval:
+    """What one retrieval found, and what it could not check."""
+
+    sources: list[Source] = field(default_factory=list)
+    context: str = ""
+    queries: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)
+
+
+def _cache_file(services: Services, key: str) -> Path | None:
+    return services.config.cache_dir / "search" / f"{key}.json" if services.config.cache else None
+
+
+def _search(services: Services, backend: SearchBackend, query: str, k: int, rec: Recorder) -> list[SearchHit]:
+    """One query through the cache (memory, then disk); local corpora are searched directly."""
+    local = backend.name.startswith("local:")
+    key = hashlib.sha256(json.dumps([backend.name, query, k]).encode()).hexdigest()[:32]
+    path = None if local else _cache_file(services, key)
+    with _lock:
+        hit = _memory.get(key) if not local else None
+    if hit is None and path is not None and path.exists():
+        try:
+            hit = [SearchHit(**h) for h in json.loads(path.read_text())]
+        except (OSError, ValueError, TypeError):
+            hit = None
+    with rec.tool(f"search:{backend.name.split(':')[0]}", cached=hit is not None, query=query) as detail:
+        hits = hit if hit is not None else backend.search(query, k=k)
+        detail["hits"] = len(hits)
+    if hit is None and not local:
+        with _lock:
+            _memory[key] = hits
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps([asdict(h) for h in hits]))
+            except OSError:
+                pass
+    return hits
+
+
+def _read(hit: SearchHit, fetcher: Fetcher, rec: Recorder) -> list[Chunk]:
+    """The chunks of one hit: its own text (local), the fetched page, or at least its snippet."""
+    if hit.text is not None:
+        return chunk_text(hit.text, url=hit.url, title=hit.title)
+    with rec.tool("fetch", url=hit.url) as detail:
+        try:
+            page = fetcher.get(hit.url)
+        except FetchError as exc:
+            detail["error"] = str(exc)
+            rec.note(f"skipped {exc}" if str(exc).startswith("refused") else f"could not read {hit.url}: {exc}")
+            return chunk_text(hit.snippet, url=hit.url, title=hit.title) if hit.snippet else []
+        detail.update(bytes=len(page.body), truncated=page.truncated)
+    if page.content_type in ("text/html", "application/xhtml+xml"):
+        text, title = extract_html(page.text, url=page.url)
+    else:
+        text, title = page.text, ""
+    if not text.strip():
+        text = hit.snippet
+    return chunk_text(text, url=page.url, title=hit.title or title)
+
+
+def _backend(spec: str | None) -> SearchBackend:
+    key = spec or ""
+    with _lock:
+        if key not in _backends or key.startswith("local:"):
+            _backends[key] = load_backend(spec)
+        return _backends[key]
+
+
+def format_sources(sources: Sequence[Source], unavailable: Sequence[str] = ()) -> str:
+    """Sources as delimited, numbered blocks of untrusted text for the reasoning prompt."""
+    blocks = []
+    for s in sources:
+        body = s.snippet.replace("<source", "‹source").replace("</source", "‹/source")
+        title = s.title.replace('"', "'")
+        blocks.append(f'<source n={s.n} url="{s.url}" title="{title}">\n{body}\n</source>')
+    if unavailable:
+        blocks.append("Not checked: " + "; ".join(unavailable))
+    return "\n".join(blocks)
+
+
+def search_and_read(
+    services: Services,
+    question: str,
+    evidence: Sequence[Evidence],
+    rec: Recorder,
+    *,
+    options: RetrievalOptions | None = None,
+) -> tuple[list[Source], str]:
+    """Look up what the image cannot tell: returns numbered sources and their delimited text.
+
+    Example:
+        >>> sources, context = search_and_read(services, "Who painted this park?", evidence, Recorder())  # doctest: +SKIP
+        >>> sources[0].url, context.splitlines()[0]  # doctest: +SKIP
+        ('docs/wivenhoe.md', '<source n=1 url="docs/wivenhoe.md" title="Wivenhoe Park">')
+    """
+    found = retrieve(services, question, evidence, rec, options=options)
+    return found.sources, found.context
+
+
+def retrieve(
+    services: Services, question: str, evidence: Sequence[Evidence], rec: Recorder, *, options: RetrievalOptions | None = None
+) -> Retrieval:
+    """``search_and_read`` with the queries and the list of what could not be checked."""
+    opts = options or RetrievalOptions()
+    spec = opts.search or services.config.search  # type: ignore[attr-defined]
+    backend = _backend(spec)
+    out = Retrieval()
+    if opts.queries == "llm":
+        try:
+            out.queries, completion = llm_queries(services.llm, question, evidence)
+            rec.model(services.llm.spec, completion, role="queries")
+        except ModelError as exc:
+            rec.note(f"query writing fell back to rules: {exc}")
+    rules = rule_queries(question, evidence)
+    out.queries = list(dict.fromkeys([*rules[:1], *out.queries, *rules[1:]]))[:3]
+    deadline = time.monotonic() + opts.budget_seconds
+    hits: list[SearchHit] = []
+    for query in out.queries:
+        if time.monotonic() > deadline:
+            out.unavailable.append(f"search for '{query}' skipped: the {opts.budget_seconds:g}s search budget ran out")
+            continue
+        try:
+            hits += _search(services, backend, query, opts.hits_per_query, rec)
+        except SearchUnavailable as exc:
+            out.unavailable.append(f"search unavailable for '{query}' ({exc})")
+            if not backend.name.startswith("local:"):
+                break  # the engine is down or rate limiting: do not hammer it with the other queries
+    fetcher = Fetcher(allow_private=opts.allow_private, allow_hosts=opts.allow_hosts, timeout=opts.timeout, max_bytes=opts.max_bytes)
+    chunks: list[Chunk] = []
+    pages = 0
+    for hit in {h.url + (h.text or "")[:64]: h for h in hits}.values():
+        if hit.text is None:
+            if pages >= opts.max_pages or time.monotonic() > deadline:
+                chunks += chunk_text(hit.snippet, url=hit.url, title=hit.title) if hit.snippet else []
+                continue
+            pages += 1
+        chunks += _read(hit, fetcher, rec)
+    chunks = list({(c.url, c.text): c for c in chunks}.values())
+    ocr, labels = evidence_terms(evidence)
+    query = " ".join([question, *ocr[:6], *labels[:6]])
+    embedder = None
+    if opts.embed and chunks:
+        embedder, why = load_embedder()
+        if why:
+            rec.note(why)
+    ranked = rank(query, chunks, k=opts.k, embedder=embedder)
+    out.sources = [Source(n=i, url=c.url, title=c.title, snippet=c.text, score=score) for i, (c, score) in enumerate(ranked, 1)]
+    if not out.sources and not out.unavailable:
+        out.unavailable.append(f"no passage found for {', '.join(repr(q) for q in out.queries)}")
+    for reason in out.unavailable:
+        rec.note(reason)
+    out.context = format_sources(out.sources, out.unavailable)
+    return out

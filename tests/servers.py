@@ -1,0 +1,134 @@
+"""Real loopback servers for the HTTP backends: llama-cpp-python's OpenAI-compatible server, and a
+recording server that answers with canned bytes (for checking requests and feeding broken replies).
+
+Used by tests and benchmarks alike; nothing here listens beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from typing_extensions import Self
+
+__all__ = ["CANNED_COMPLETION", "RecordingServer", "closed_port", "free_port", "llama_server"]
+
+CANNED_COMPLETION: dict[str, Any] = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "created": 0,
+    "model": "canned",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "A red bus."}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    return free_port()
+
+
+@contextmanager
+def llama_server(*, gguf: str | None = None, n_ctx: int = 2048, timeout: float = 120.0) -> Iterator[str]:
+    """Run ``python -m llama_cpp.server`` on a free loopback port; yield its ``/v1`` base URL."""
+    if gguf is None:
+        from agentvlm.models.llamacpp import resolve_gguf
+
+        gguf = str(resolve_gguf("smollm2"))
+    port = free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1", "--port", str(port),
+           "--n_ctx", str(n_ctx), "--model_alias", "smollm2", "--verbose", "False"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + timeout
+        import httpx
+
+        while True:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+                raise RuntimeError(f"llama_cpp.server exited with {proc.returncode}: {err}")
+            try:
+                if httpx.get(f"{base}/models", timeout=2.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"llama_cpp.server did not become ready on port {port} within {timeout:.0f}s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+class RecordingServer:
+    """A loopback HTTP server that records every request and answers with ``reply``.
+
+    ``reply`` is ``(status, body_bytes, content_type)``; set it between requests to
+    simulate a server returning garbage, a truncated body or an error.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.reply: tuple[int, bytes, str] = (200, json.dumps(CANNED_COMPLETION).encode(), "application/json")
+        self.routes: dict[str, tuple[int, bytes, str]] = {}  # path -> reply, overriding ``reply``
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                owner.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
+                                       "json": json.loads(raw) if raw else None})
+                status, body, ctype = owner.routes.get(self.path, owner.reply)
+                self.send_response(status)
+                self.send_header("content-type", ctype)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def error(self, status: int, message: str, code: str | None = None) -> None:
+        """Answer the next requests with an OpenAI-style error object."""
+        err: dict[str, Any] = {"message": message, "type": "invalid_request_error"}
+        if code:
+            err["code"] = code
+        self.reply = (status, json.dumps({"error": err}).encode(), "application/json")

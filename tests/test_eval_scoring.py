@@ -1,0 +1,141 @@
+"""Scoring, dataset loading and summaries on the real item formats of the shared evaluation data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentvlm.errors import InputError
+from agentvlm.eval.dataset import EvalItem, load_dataset, rotate, select
+from agentvlm.eval.report import render_report, summarize
+from agentvlm.eval.scoring import anls, chance, mc_letter, parse_number, score_answer
+
+FOLDERS = ("blink_spatial_relation", "blink_relative_depth", "blink_jigsaw", "nlvr_synthetic")
+
+
+@pytest.fixture(scope="module")
+def items(evaldata: Path) -> dict[str, list[EvalItem]]:
+    return {f: load_dataset(evaldata / f / "questions.jsonl") for f in FOLDERS}
+
+
+def test_every_folder_loads_with_absolute_images_and_known_types(items: dict[str, list[EvalItem]]) -> None:
+    assert {f: len(v) for f, v in items.items()} == {
+        "blink_spatial_relation": 143, "blink_relative_depth": 124, "blink_jigsaw": 150, "nlvr_synthetic": 200}
+    jigsaw = items["blink_jigsaw"][0]
+    assert len(jigsaw.images) == 3 and all(Path(p).is_absolute() and Path(p).is_file() for p in jigsaw.images)
+    assert {it.answer_type for it in items["nlvr_synthetic"]} == {"true_false"}
+    assert all(it.answer_type == "multiple_choice_letter" for f in FOLDERS[:3] for it in items[f])
+
+
+@pytest.mark.parametrize(
+    ("folder", "prediction", "correct"),
+    [
+        ("blink_spatial_relation", "The answer is (B).", True),  # item 1: "Is the car beneath the cat?" -> B "no"
+        ("blink_spatial_relation", "b", True),
+        ("blink_spatial_relation", "no", True),  # the option's text
+        ("blink_spatial_relation", "No, the car is not beneath the cat.", True),
+        ("blink_spatial_relation", "Answer: A", False),
+        ("blink_spatial_relation", "yes", False),
+        ("blink_spatial_relation", "I cannot tell", False),
+        ("blink_relative_depth", "B is closer", True),  # options "A is closer" / "B is closer"
+        ("blink_relative_depth", "A is closer", False),
+        ("blink_relative_depth", "(B)", True),
+        ("blink_jigsaw", "the third image", True),  # options "the second image" / "the third image"
+        ("blink_jigsaw", "B.", True),
+        ("blink_jigsaw", "the second image", False),
+    ],
+)
+def test_multiple_choice_reads_letters_and_option_text(
+    items: dict[str, list[EvalItem]], folder: str, prediction: str, correct: bool
+) -> None:
+    item = items[folder][0]
+    assert item.answer == "B"
+    assert score_answer(prediction, item.answer, item.answer_type, choices=item.choices).correct is correct
+
+
+def test_true_false_maps_yes_and_no(items: dict[str, list[EvalItem]]) -> None:
+    true_item, false_item = items["nlvr_synthetic"][0], items["nlvr_synthetic"][1]
+    assert (true_item.answer, false_item.answer) == ("true", "false")
+    for prediction, says_true in [("yes", True), ("True.", True), ("The statement is true", True), ("no", False),
+                                  ("False", False), ("It is not true.", False)]:
+        assert score_answer(prediction, true_item.answer, "true_false").correct is says_true
+        assert score_answer(prediction, false_item.answer, "true_false").correct is not says_true
+    assert not score_answer("maybe", "true", "true_false").correct
+
+
+@pytest.mark.parametrize(
+    ("prediction", "answer", "correct"),
+    [("3 people", "3", True), ("two", "2", True), ("There are 2 dogs.", "two", True), ("4", "3", False),
+     ("The Red Car", "red car", True), ("blue", "red", False), ("1,200", "1200", True), ("7.5", "7.50", True)],
+)
+def test_short_answers_compare_numbers_as_numbers(prediction: str, answer: str, correct: bool) -> None:
+    assert score_answer(prediction, answer, "short_answer").correct is correct
+    assert score_answer(prediction, [answer, "something else"], "short_answer").correct is correct
+
+
+def test_anls_grades_text_reading() -> None:
+    assert anls("NO DOUBLE PARKING", ["no double parking"]) == 1.0
+    assert 0.8 < anls("NO DOUBLE PARKNG", ["no double parking"]) < 1.0
+    assert anls("stop", ["no double parking"]) == 0.0  # below the 0.5 threshold
+    verdict = score_answer("NO DOUBLE PARKNG", "No double parking", "ocr")
+    assert not verdict.correct and verdict.score > 0.9
+
+
+def test_helpers() -> None:
+    assert parse_number("three people") == 3.0 and parse_number("none") is None
+    assert mc_letter("dark red", ["red", "dark red"]) == "B"  # the longer option named wins
+    assert chance("multiple_choice_letter", ["a", "b", "c", "d"]) == 0.25 and chance("short_answer") is None
+
+
+def test_rotations_move_the_gold_letter(items: dict[str, list[EvalItem]]) -> None:
+    item = items["blink_jigsaw"][0]  # B "the third image"
+    assert rotate(item, 0) == (["the second image", "the third image"], "B")
+    assert rotate(item, 1) == (["the third image", "the second image"], "A")
+
+
+def test_limit_takes_a_balanced_evenly_spread_subset(items: dict[str, list[EvalItem]]) -> None:
+    nlvr = items["nlvr_synthetic"]
+    subset = select(nlvr, 20)
+    assert len(subset) == 20 and subset == select(nlvr, 20)
+    assert [it.id for it in subset] == sorted((it.id for it in subset), key=[i.id for i in nlvr].index)
+    mixed = select(nlvr[:5] + items["blink_jigsaw"][:15], 8)  # 5 + 15 items in two categories -> 2 + 6
+    assert sum(it.category == "blink_jigsaw" for it in mixed) == 6
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"id": "a", "image": "x.jpg", "question": "Q?", "answer": "C", "choices": ["p", "q"]}', "option letter"),
+        ('{"id": "a", "image": "missing.jpg", "question": "Q?", "answer": "yes"}', "image not found"),
+        ('{"id": "a", "image": "x.jpg", "question": "", "answer": "yes"}', "'question'"),
+        ('{"id": "a", "image": "x.jpg", "question": "Q?", "answer": "2", "answer_type": "essay"}', "unknown answer_type"),
+    ],
+)
+def test_bad_datasets_say_which_line_and_what_to_fix(tmp_path: Path, line: str, message: str) -> None:
+    (tmp_path / "x.jpg").write_bytes(b"")
+    path = tmp_path / "bad.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(InputError, match=message) as err:
+        load_dataset(path)
+    assert "line 1" in str(err.value)
+
+
+def test_summary_counts_circular_and_pairs(items: dict[str, list[EvalItem]]) -> None:
+    a, b = (it.model_copy(update={"pair_id": "p1"}) for it in items["blink_jigsaw"][:2])
+
+    def row(it: EvalItem, rotation: int, correct: bool, baseline: str | None = None) -> dict[str, object]:
+        return {"id": it.id, "dataset": it.dataset, "rotation": rotation, "correct": correct, "score": float(correct),
+                "baseline": baseline, "seconds": 1.0, "model_calls": 1, "tool_calls": 0, "error": None}
+
+    rows = [row(a, 0, True), row(a, 1, True), row(b, 0, True), row(b, 1, False), row(a, 0, False, "blind"),
+            row(b, 0, True, "blind")]
+    summary = summarize(rows, [a, b], graph="prism", models={"llm": "x"}, circular=True, complete=False)
+    assert summary["accuracy"] == 1.0 and summary["circular_accuracy"] == 0.5 and summary["chance"] == 0.5
+    assert summary["systems"]["graph"]["pair_accuracy"] == 1.0
+    assert summary["systems"]["blind"]["accuracy"] == 0.5
+    report = render_report(summary)
+    assert "| blink_jigsaw | 2 | 50.0 | 100.0 | 50.0 | +50.0 | 50.0 |" in report and "INCOMPLETE" in report
+    json.dumps(summary)

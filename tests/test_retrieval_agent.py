@@ -1,0 +1,52 @@
+"""End to end: the ``udkag`` graph answers from a local corpus what the photo alone cannot tell.
+
+The real sign photo (OCR reads "Sports Centre / Wivennoe Fark / Conference Centre /
+Car Parks"), the real OCR and detector, BM25 + MiniLM reranking, and SmolLM2
+writing the queries and the cited answer.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentvlm.agent import Agent
+from agentvlm.config import Config
+
+WEB = Path(__file__).parent / "fixtures" / "web"
+QUESTION = "Which painter painted the park named on this sign?"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(WEB / "corpus", tmp_path / "corpus"))
+
+
+def test_cli_answers_from_the_local_corpus_and_cites_it(examples_dir: Path, corpus: Path, tmp_path: Path) -> None:
+    image = examples_dir / "sign_sports_centre_directions.jpg"
+    env_cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    out = subprocess.run(
+        [sys.executable, "-m", "agentvlm", "ask", "--json", "--graph", "udkag", "--search", f"local:{corpus}", str(image), QUESTION],
+        capture_output=True, text=True, timeout=600, env={**__import__("os").environ, **env_cache},
+    )
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert "Constable" in answer["text"] and "[1]" in answer["text"]
+    assert [s["node"] for s in answer["steps"]][-4:] == ["web_search", "verbalize", "reason", "answer"]
+    search_step = next(s for s in answer["steps"] if s["node"] == "web_search")
+    assert any(c["name"] == "search:local" for c in search_step["calls"])
+
+
+def test_answer_carries_its_sources(examples_dir: Path, corpus: Path, tmp_path: Path) -> None:
+    agent = Agent(Config(graph="udkag", search=f"local:{corpus}", cache_dir=tmp_path / "cache"))
+    answer = agent.ask(examples_dir / "sign_sports_centre_directions.jpg", QUESTION)
+    assert answer.sources, "Agent._answer must pass state['sources'] into Answer.sources"
+    assert answer.sources[0].n == 1 and answer.sources[0].url.endswith("wivenhoe_park.md")
+    assert answer.sources[0].title == "Wivenhoe Park" and "Constable" in answer.sources[0].snippet
