@@ -18,7 +18,7 @@ from agentvlm.errors import (
     ToolError,
 )
 from agentvlm.images import load_image
-from agentvlm.types import Answer, Box, Call, Evidence, ImageRef, Step
+from agentvlm.types import Answer, Box, Call, Evidence, ImageRef, Source, Step
 
 if TYPE_CHECKING:
     from agentvlm.agent import Agent, Event
@@ -54,6 +54,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelError",
     "ModelOutputError",
+    "Source",
     "Step",
     "ToolError",
     "ToolsConfig",

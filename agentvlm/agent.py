@@ -204,6 +204,7 @@ class Agent:
             images=final["images"],
             evidence=[e for e in evidence if e.id in used] if used else evidence,
             steps=final.get("steps", []),
+            sources=final.get("sources", []),
             graph=self.spec.name,
             models=self.services.models(),
             seconds=round(seconds, 4),

@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from agentvlm.retrieval.local import LocalBackend  # noqa: E402
-from agentvlm.retrieval.rerank import load_embedder, rank  # noqa: E402
+from agentvlm.retrieval.local import LocalBackend
+from agentvlm.retrieval.rerank import load_embedder, rank
 
 # (question, page, a phrase of the answering passage)
 PAIRS: list[tuple[str, str, str]] = [

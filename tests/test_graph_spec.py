@@ -47,13 +47,13 @@ def test_custom_graph_file_runs(tmp_path: Path, bus_jpg: Path) -> None:
 BROKEN = [
     ("syntax error", GOOD.replace("entry: plan", "entry: [plan"), r"YAML syntax error at .*:\d+"),
     ("unknown node type", GOOD.replace("{type: perceive}", "{type: no_such_node_type}"),
-     r"unknown node type 'no_such_node_type'; known types: answer, perceive, plan.* at .*mini.yaml:4$"),
+     r"unknown node type 'no_such_node_type'; known types: .*perceive, plan.* at .*mini.yaml:4$"),
     ("edge to a missing node", GOOD.replace("{from: reason, to: answer}", "{from: reason, to: nowhere}"),
      r"edge to 'nowhere' is not a node; nodes: plan, .* at .*mini.yaml:15$"),
     ("unknown parameter", GOOD.replace("{budget: 200}", "{budgett: 200}"),
      r"node 'verbalize' \(verbalize\) has no parameter 'budgett'; it takes: budget at .*mini.yaml:6$"),
     ("unknown router", GOOD.replace("fan_out_tools", "fan_out_everything"),
-     r"unknown router 'fan_out_everything'; known routers: fan_out_tools at .*mini.yaml:11$"),
+     r"unknown router 'fan_out_everything'; known routers: .*fan_out_tools.* at .*mini.yaml:11$"),
     ("unknown key", GOOD.replace("entry: plan", "entry: plan\nentree: plan"), r"unknown key 'entree' at .*mini.yaml:10"),
     ("missing entry", GOOD.replace("entry: plan\n", ""), r"missing key 'entry' in .*mini.yaml"),
 ]  # fmt: skip

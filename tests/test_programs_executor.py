@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from agentvlm.programs import Program, Result, execute, find, phrase, relation_holds, relation_in, resolve, rules_program
+from agentvlm.programs import (
+    Program,
+    Result,
+    execute,
+    find,
+    phrase,
+    relation_holds,
+    relation_in,
+    resolve,
+    rules_program,
+)
 from agentvlm.types import Box, Evidence, ImageRef
 
 

@@ -23,7 +23,7 @@ import pytest
 from agentvlm.config import Config
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.retrieval.backends import DdgsBackend, SearchUnavailable, SearxngBackend
-from agentvlm.retrieval.fetch import FetchError, Fetcher, FetchRefused
+from agentvlm.retrieval.fetch import Fetcher, FetchError, FetchRefused
 from agentvlm.retrieval.node import make_answer_with_sources, make_web_search
 from agentvlm.retrieval.pipeline import RetrievalOptions, retrieve
 from agentvlm.types import Evidence
@@ -48,7 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         port = self.server.server_address[1]
         if parts.path == "/search":
@@ -148,7 +148,7 @@ def test_private_and_local_addresses_are_refused_before_connecting(url: str, rea
 
 
 def test_loopback_is_refused_without_the_allowance(server: tuple[str, int, int]) -> None:
-    base, port, _ = server
+    base, _, _ = server
     with pytest.raises(FetchRefused, match="loopback address 127.0.0.1.*allow_private or allow_hosts"):
         Fetcher().get(f"{base}/pages/kernel.html")
     assert b"kernel" in Fetcher(allow_private=True).get(f"{base}/pages/kernel.html").body

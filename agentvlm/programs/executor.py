@@ -4,7 +4,7 @@ Each operation returns a ``Result`` that names the evidence ids supporting it,
 so the answer can cite them. Conventions: boxes are ``xyxyn`` with y growing
 downward; when a class has several instances, the most confident one stands for
 "the X" (ties: the leftmost); ``count`` and ``exists`` only trust detections
-scored at least ``SURE``, because recall passes run the detector at a low
+scored at least ``SURE`` (``PRESENT`` for exists), because recall passes run the detector at a low
 threshold that also finds ghosts.
 """
 
@@ -19,9 +19,10 @@ from agentvlm.programs.colors import color_name, dominant_color
 from agentvlm.programs.language import Program
 from agentvlm.types import Box, Evidence, ImageRef
 
-__all__ = ["SURE", "TEXT_TARGETS", "Result", "execute", "find", "iou", "relation_holds", "resolve"]
+__all__ = ["PRESENT", "SURE", "TEXT_TARGETS", "Result", "execute", "find", "iou", "relation_holds", "resolve"]
 
-SURE = 0.25  # least score that counts toward count/exists
+SURE = 0.5  # least score a detection needs to be counted (as facts.SURE_SCORE)
+PRESENT = 0.3  # least score for "exists" (the detector's default threshold)
 SAME = 0.6  # IoU above which two same-class boxes from different passes are one object
 NEAR = 0.12  # largest gap (image fraction) between boxes that are "near"
 TOUCH = 0.01  # largest gap between boxes that "touch"
@@ -162,11 +163,12 @@ def execute(program: Program, evidence: Sequence[Evidence], *, images: Sequence[
         return _read(program, evidence, a)
     if a is None or a == "text":
         return Result(None, detail=f"'{program.target}' is not something the detector can find", missing=[program.target])
-    sure = find(evidence, a, min_score=SURE)
-    if program.op in ("count", "exists"):
+    if program.op == "exists":
+        present = find(evidence, a, min_score=PRESENT)
+        return Result(bool(present), _ids(present), f"{len(present)} {a} detected")
+    if program.op == "count":
+        sure = find(evidence, a, min_score=SURE)
         n = len(sure)
-        if program.op == "exists":
-            return Result(n > 0, _ids(sure), f"{n} {a} detected")
         want = _number(program.value)
         if program.answer == "yes_no" and want is not None:
             return Result(n == want, _ids(sure), f"{n} {a} detected, asked about {want}")

@@ -41,8 +41,8 @@ __all__ = [
     "Form",
     "Op",
     "Program",
-    "Relation",
     "Region",
+    "Relation",
     "relation_in",
     "relation_span",
 ]

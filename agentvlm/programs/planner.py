@@ -72,7 +72,7 @@ def rules_program(question: str, choices: Sequence[str] = ()) -> Program | None:
     q, form = question.strip(), _form(question, choices)
     names = _mentions(q)
     if asks_for_text(q) and not asks_for_count(q):
-        return _program("read", names[0] if names and re.search(r"\bon the\b", q, re.I) else "text", form)
+        return _program("read", names[0] if names and re.search(r"\bon the\b", q, re.IGNORECASE) else "text", form)
     if not names:
         return None
     a = names[0]

@@ -69,22 +69,18 @@ def find_missing(
     params = services.tool_params(tool, confidence=LOW_CONFIDENCE)
     known = list(evidence)
     new: list[Evidence] = []
+    specs: list[tuple[str, Tool, tuple[Box | None, ...]]] = [("low confidence", tool, (None,))]
+    specs += [(f"input {size}", sized, (None,)) for size in SIZES if (sized := _resized(tool, size)) is not None]
+    if tiles:
+        specs.append(("tiles", tool, TILES))
     for index, image in enumerate(images):
-        passes: list[tuple[str, Callable[[], list[Evidence]]]] = [
-            ("low confidence", lambda: _detect(services, rec, tool, image, params, None, "low confidence"))
-        ]
-        for size in SIZES:
-            sized = _resized(tool, size)
-            if sized is not None:
-                passes.append((f"input {size}", lambda t=sized, s=size: _detect(services, rec, t, image, params, None, f"input {s}")))
-        if tiles:
-            passes.append(("tiles", lambda: [e for b in TILES for e in _detect(services, rec, tool, image, params, b, "tile")]))
-        passes += [(getattr(p, "__name__", "extra"), lambda p=p: p(services, rec, image, _missing(classes, known, index))) for p in EXTRA_PASSES]
-        for why, run in passes:
+        for why, runner, regions in [*specs, *([("extra", tool, ())] if EXTRA_PASSES else [])]:
             wanted = _missing(classes, known, index)
             if not wanted:
                 break
-            added = _merge(run(), wanted, known, index)
+            found = [e for region in regions for e in _detect(services, rec, runner, image, params, region, why)]
+            found += [e for extra in EXTRA_PASSES if why == "extra" for e in extra(services, rec, image, wanted)]
+            added = _merge(found, wanted, known, index)
             if added:
                 rec.note(f"recall ({why}) found {', '.join(sorted({e.label or '' for e in added}))}")
             known += added

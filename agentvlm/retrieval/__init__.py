@@ -21,7 +21,7 @@ from agentvlm.retrieval.backends import (
 )
 
 if TYPE_CHECKING:
-    from agentvlm.retrieval.fetch import FetchError, FetchRefused, Fetcher
+    from agentvlm.retrieval.fetch import Fetcher, FetchError, FetchRefused
     from agentvlm.retrieval.node import make_answer_with_sources, make_web_search
     from agentvlm.retrieval.pipeline import RetrievalOptions, search_and_read
 

