@@ -141,3 +141,28 @@ def test_ray_executor_gives_the_local_predictions(full_run: tuple[Path, str, lis
     assert run.ran == 2
     got = _preds(tmp_path / "ray")
     assert len(got) == 2 and got == _preds(resumed)  # each Ray worker built its own agent: same answers
+
+
+def test_vlm_baseline_asks_the_vlm_with_the_images_and_options(evaldata: Path) -> None:
+    """A hosted VLM cannot run here: a loopback OpenAI-compatible server answers instead."""
+    import copy
+
+    from agentvlm.agent import Agent
+    from agentvlm.eval.dataset import load_dataset
+    from agentvlm.eval.runner import _row
+    from agentvlm.eval.systems import Task, answer_task
+    from tests.servers import CANNED_COMPLETION, RecordingServer
+
+    item = load_dataset(evaldata / FOLDERS[0] / "questions.jsonl")[0]  # "Is the car beneath the cat?" -> B "no"
+    reply = copy.deepcopy(CANNED_COMPLETION)
+    reply["choices"][0]["message"]["content"] = "(B) no"
+    with RecordingServer() as srv:
+        srv.reply = (200, json.dumps(reply).encode(), "application/json")
+        agent = Agent(Config(cache=False, vlm=f"openai:canned@{srv.base_url}"))
+        outcome = answer_task(agent, Task(item, "vlm", 1))  # options rotated: (A) no (B) yes
+        body = srv.requests[-1]["json"]
+    assert outcome.error is None and outcome.model_calls == 1
+    text = json.dumps(body["messages"])
+    assert "Is the car beneath the cat?" in text and "(A) no (B) yes" in text and "image_url" in text
+    row = _row(Task(item, "vlm", 1), outcome)
+    assert (row["baseline"], row["parsed"], row["answer"], row["correct"]) == ("vlm", "B", "A", False)

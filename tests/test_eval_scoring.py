@@ -38,6 +38,7 @@ def test_every_folder_loads_with_absolute_images_and_known_types(items: dict[str
         ("blink_spatial_relation", "No, the car is not beneath the cat.", True),
         ("blink_spatial_relation", "Answer: A", False),
         ("blink_spatial_relation", "yes", False),
+        ("blink_spatial_relation", "(B) yes", True),  # a leading letter outranks option text
         ("blink_spatial_relation", "I cannot tell", False),
         ("blink_relative_depth", "B is closer", True),  # options "A is closer" / "B is closer"
         ("blink_relative_depth", "A is closer", False),

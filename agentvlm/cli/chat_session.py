@@ -12,7 +12,7 @@ import json
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -168,7 +168,7 @@ class ChatSession:
 
         def work() -> None:
             try:
-                stream = self.agent.stream(images, question, thread_id=thread, progress=progress)
+                stream: Generator[Any, None, None] = self.agent.stream(images, question, thread_id=thread, progress=progress)  # type: ignore[assignment]
                 with closing(stream):
                     for event in stream:
                         if cancel.is_set():

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentvlm.sessions import SessionStore, Turn
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -50,11 +54,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _threads(store: object, name: str) -> list[list[object]]:
+def _threads(store: SessionStore, name: str) -> list[list[Turn]]:
     """The turns of each conversation of session ``name``, read from its checkpoints."""
-    from agentvlm.sessions import CHAT_THREAD, SessionStore, open_saver, turns
+    from agentvlm.sessions import CHAT_THREAD, open_saver, turns
 
-    assert isinstance(store, SessionStore)
     saver = open_saver(store.folder(name) / "session.sqlite")
     try:
         threads = store.read_meta(name).get("threads") or [CHAT_THREAD]

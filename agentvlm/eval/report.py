@@ -111,7 +111,8 @@ def _table(summary: dict[str, Any], kind: str, key: str, title: str) -> list[str
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for group, n in summary["n_by"][kind].items():
         stats = {s: systems[s][key].get(group, {}) for s in names}
-        cells = [group, str(n), _pct(summary["chance_by"][kind][group])]
+        answered = stats["graph"].get("n", 0)
+        cells = [group, str(n) if answered == n else f"{answered}/{n}", _pct(summary["chance_by"][kind][group])]
         cells += [_pct(stats[s].get("accuracy")) for s in names]
         for s in names[1:]:
             a, b = stats["graph"].get("accuracy"), stats[s].get("accuracy")

@@ -28,6 +28,7 @@ _NUMBER_WORDS = {w: i for i, w in enumerate((
 _TRUE = {"true", "yes", "correct", "right"}
 _FALSE = {"false", "no", "incorrect", "wrong", "not"}
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
+_LEADING = re.compile(r"\s*(?:\(([A-Ha-h])\)|([A-H])[).:])")  # "(B) no", "B. no": the letter leads
 _EXPLICIT = re.compile(r"\b(?:answer|option|choice)\b\s*(?:is|:)?\s*(?:\(([A-Ha-h])\)|([A-H])\b)")
 
 
@@ -68,7 +69,7 @@ def mc_letter(prediction: str, choices: Sequence[str]) -> str | None:
     whole = re.fullmatch(r"[\s(\[]*([A-Ha-h])[\s)\].:,]*", text)
     if whole and whole.group(1).upper() in letters:
         return whole.group(1).upper()
-    explicit = _EXPLICIT.search(text)
+    explicit = _LEADING.match(text) or _EXPLICIT.search(text)
     if explicit and (explicit.group(1) or explicit.group(2)).upper() in letters:
         return (explicit.group(1) or explicit.group(2)).upper()
     said, options = _plain(text), [_plain(c) for c in choices]

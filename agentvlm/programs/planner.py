@@ -116,6 +116,22 @@ def llm_program(services: Services, question: str, choices: Sequence[str], rec: 
     return program
 
 
+def _supports(op: str, question: str, choices: Sequence[str]) -> bool:
+    """Whether the question's wording can ask what ``op`` computes (a "why" question is no count)."""
+    form = _form(question, choices)
+    cues = {
+        "count": asks_for_count(question) or (form != "text" and _NUMBER.search(question) is not None),
+        "read": asks_for_text(question),
+        "color": _COLOR_Q.search(question) is not None or any(color_name(w.strip("?.,!")) for w in question.split()),
+        "relation": relation_in(question) is not None,
+        "compare": _COMPARE.search(question) is not None,
+        "exists": form != "text",
+        "position": _WHERE.search(question) is not None or _POSITION_WORDS.search(question) is not None,
+        "find": _WHERE.search(question) is not None,
+    }
+    return cues.get(op, False)
+
+
 def repair(program: Program, question: str, choices: Sequence[str] = ()) -> tuple[Program | None, list[str]]:
     """Check ``program`` against the question; fix what contradicts it; ``None`` if nothing can be seen.
 
@@ -134,6 +150,10 @@ def repair(program: Program, question: str, choices: Sequence[str] = ()) -> tupl
     if rules is not None and rules.op != program.op and program.op in ("find", "exists", "position", "count", "relation", "color"):
         fix["op"] = rules.op
     op = fix.get("op", program.op)
+    if not _supports(op, question, choices):
+        if rules is None or not _supports(rules.op, question, choices):
+            return None, [f"op: the question does not ask for {op}"]
+        fix["op"] = op = rules.op
     mentioned = set(names) | {"text"}
     for field_name, index in (("target", 0), ("other", 1)):
         if field_name == "other" and op not in ("relation", "compare"):

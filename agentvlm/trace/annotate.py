@@ -8,6 +8,7 @@ cites, the label or text, and the score. Drawn with supervision on a BGR copy.
 from __future__ import annotations
 
 import os
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from agentvlm.types import Answer, Box, Evidence, ImageRef
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["COLORS", "TraceFiles", "annotate", "zoom_regions", "write_trace"]
+__all__ = ["COLORS", "TraceFiles", "annotate", "write_trace", "zoom_regions"]
 
 COLORS: dict[str, tuple[int, int, int]] = {
     "object": (255, 0, 255),  # magenta: detections
@@ -107,7 +108,7 @@ def annotate(answer: Answer, image: int = 0) -> np.ndarray:
     regions = zoom_regions(evidence, image)
     for region in regions:
         scene = _zoom_box(scene, region.xyxy(wh), thickness)
-    for a, b in zip(regions, regions[1:]):
+    for a, b in pairwise(regions):
         pa = tuple(round(v) for v in (a.center[0] * wh[0], a.center[1] * wh[1]))
         pb = tuple(round(v) for v in (b.center[0] * wh[0], b.center[1] * wh[1]))
         cv2.arrowedLine(scene, pa, pb, _color("zoom").as_bgr(), thickness, tipLength=0.05)

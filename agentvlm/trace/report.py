@@ -111,7 +111,7 @@ def render_report(title: str, turns: list[ReportTurn], *, subtitle: str = "") ->
         undefined=jinja2.StrictUndefined,
     )
     template = env.get_template("report.html.j2")
-    legend = {kind: "#%02x%02x%02x" % rgb for kind, rgb in COLORS.items()}
+    legend = {kind: "#{:02x}{:02x}{:02x}".format(*rgb) for kind, rgb in COLORS.items()}
     return template.render(
         title=title,
         subtitle=subtitle,
