@@ -64,3 +64,16 @@ def test_choices_are_letters_and_other_questions_are_free() -> None:
 )
 def test_choice_letter(text: str, letter: str | None) -> None:
     assert choice_letter(text, ["left", "right"]) == letter
+
+
+def test_a_follow_up_inherits_the_previous_turns_targets() -> None:
+    from agentvlm.graph.nodes import make_plan
+    from agentvlm.graph.services import Recorder
+
+    plan = make_plan(None, planner="rules")  # type: ignore[arg-type]  # the rule planner needs no services
+    rec = Recorder()
+    state = {"question": "and the one on the left?", "history": [{"question": "How many people are there?", "answer": "2"}]}
+    out = plan(state, rec)  # type: ignore[arg-type]
+    assert out["plan"].targets == ["person"]
+    assert rec.notes == ["targets carried over from the previous turn: person"]
+    assert plan({"question": "Is there a bus?", "history": state["history"]}, Recorder())["plan"].targets == ["bus"]  # type: ignore[arg-type]

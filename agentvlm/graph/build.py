@@ -15,8 +15,8 @@ from agentvlm.errors import ConfigError
 from agentvlm.graph.nodes import NodeFn
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.spec import MODEL_ROLES, GraphSpec, line_of
-from agentvlm.models.specs import parse_spec
 from agentvlm.graph.state import GraphState
+from agentvlm.models.specs import parse_spec
 from agentvlm.types import Step
 
 __all__ = ["compile_graph", "validate_spec"]

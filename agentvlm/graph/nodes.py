@@ -99,6 +99,14 @@ def make_plan(
     def plan(state: GraphState, rec: Recorder) -> dict[str, Any]:
         question, choices = state["question"], state.get("choices") or []
         base = rules_plan(question, choices)
+        if not base.targets:
+            # A follow-up ("and the one on the left?") is about what the last turn named.
+            for turn in reversed(state.get("history", [])):
+                earlier = labels_in(str(turn.get("question", "")))
+                if earlier:
+                    base = base.model_copy(update={"targets": earlier})
+                    rec.note(f"targets carried over from the previous turn: {', '.join(earlier)}")
+                    break
         if planner == "rules":
             return {"plan": fixed(base)}
         prompt = render("plan", question=question, choices=choices)
