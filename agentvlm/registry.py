@@ -40,6 +40,9 @@ BUILTIN: dict[str, dict[str, str]] = {
         "dispatch": "agentvlm.graph.proreason:make_dispatch",
         "act": "agentvlm.graph.proreason:make_act",
         "referee": "agentvlm.graph.proreason:make_referee",
+        "zoom": "agentvlm.zoom.node:make_zoom",
+        "zoom_perceive": "agentvlm.zoom.node:make_zoom_perceive",
+        "zoom_reason": "agentvlm.zoom.node:make_zoom_reason",
     },
     "routers": {
         "fan_out_tools": "agentvlm.graph.nodes:fan_out_tools",

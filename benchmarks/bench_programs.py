@@ -92,7 +92,6 @@ def main() -> int:
 
     from agentvlm import Agent
     from agentvlm.config import Config
-    from agentvlm.images import load_image
     from agentvlm.models import load_chat_model
     from agentvlm.perception.cache import PerceptionCache
 
@@ -108,6 +107,20 @@ def main() -> int:
         f"program ({args.planner})": Agent(Config(cache=False), llm=llm, graph=str(graph_file), cache=cache),
     }
     rows: list[dict[str, Any]] = []
+    try:
+        run_items(args, agents, rows)
+    except KeyboardInterrupt:  # a long run stopped early still reports the items done
+        print(f"interrupted after {len(rows)} items", file=sys.stderr)
+    if rows:
+        report(rows, list(agents), args)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1, default=str))
+    return 0
+
+
+def run_items(args: argparse.Namespace, agents: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    from agentvlm.images import load_image
+
     for folder in args.folders:
         items = load_items(folder, args.limit)
         for n, item in enumerate(items):
@@ -130,10 +143,6 @@ def main() -> int:
             if args.verbose:
                 short = {k: (v["text"], v["correct"]) for k, v in row.items() if isinstance(v, dict)}
                 print(f"{folder} {n + 1}/{len(items)} {item['question'][:70]!r} gold={item['answer']} {short}", flush=True)
-    report(rows, list(agents), args)
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1, default=str))
-    return 0
 
 
 def report(rows: list[dict[str, Any]], names: list[str], args: argparse.Namespace) -> None:

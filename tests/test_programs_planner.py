@@ -114,5 +114,5 @@ def test_most_programs_are_right_as_written_and_repair_fixes_more(written: list[
     assert fixed / len(CASES) >= REPAIRED_FLOOR
 
 
-RAW_FLOOR = 0.0
-REPAIRED_FLOOR = 0.0
+RAW_FLOOR = 0.55  # measured 29/45 (64%) on 2 shared CPU cores, SmolLM2-135M Q4_1
+REPAIRED_FLOOR = 0.9  # measured 43/45 (96%)

@@ -26,8 +26,8 @@ from agentvlm.types import Evidence
 
 __all__ = ["ACTIONS", "Decision", "by_next", "make_act", "make_dispatch", "make_referee", "rule_action"]
 
-Action = Literal["detect", "ocr", "segment", "ask_vlm", "web_search", "program", "answer"]
-ACTIONS: tuple[str, ...] = ("detect", "ocr", "segment", "ask_vlm", "web_search", "program", "answer")
+Action = Literal["detect", "ocr", "segment", "zoom", "ask_vlm", "web_search", "program", "answer"]
+ACTIONS: tuple[str, ...] = ("detect", "ocr", "segment", "zoom", "ask_vlm", "web_search", "program", "answer")
 _RETRY_CONFIDENCE = 0.1  # targeted re-detection: only the named classes, so a low threshold is affordable
 
 
@@ -43,7 +43,7 @@ class _Verdict(BaseModel):
 def _available(services: Services) -> list[str]:
     from importlib.util import find_spec
 
-    out = ["detect", "ocr", "segment"]
+    out = ["detect", "ocr", "segment", "zoom"]
     if services.config.vlm:
         out.append("ask_vlm")
     if getattr(services.config, "search", None) and find_spec("agentvlm.retrieval") is not None:
@@ -99,7 +99,7 @@ def _repair(decision: Decision, state: GraphState, available: list[str], rec: Re
         reason = f"'{decision.action}' is not available here (available: {', '.join(available)})"
     elif decision.action in done and decision.action != "ask_vlm":
         reason = f"'{decision.action}' was already done"
-    elif needed.action != "answer" and decision.action in ("detect", "ocr", "segment", "answer") and decision != needed:
+    elif needed.action != "answer" and decision.action in ("detect", "ocr", "segment", "zoom", "answer") and decision != needed:
         reason = f"the question still needs {needed.action}"
     if reason is None:
         return decision
@@ -153,6 +153,10 @@ def make_act(services: Services) -> NodeFn:
             label = "detect:retry"
         elif decision.action in ("detect", "ocr"):
             evidence = run_tool(services, rec, "detect" if decision.action == "detect" else "ocr", state, tag=tag)
+        elif decision.action == "zoom":
+            from agentvlm.zoom import zoom_search
+
+            evidence = zoom_search(services, state, rec, tag=tag)
         elif decision.action == "segment":
             objects = [e for e in state.get("evidence", []) if e.kind == "object"]
             named = [e for e in objects if e.label in state["plan"].targets] or objects

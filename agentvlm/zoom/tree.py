@@ -50,7 +50,8 @@ class ZoomNode:
 
     def path(self) -> list[ZoomNode]:
         """Root to this node."""
-        chain, node = [], self
+        chain: list[ZoomNode] = []
+        node: ZoomNode | None = self
         while node is not None:
             chain.append(node)
             node = node.parent
