@@ -28,6 +28,7 @@ __all__ = ["ACTIONS", "Decision", "by_next", "make_act", "make_dispatch", "make_
 
 Action = Literal["detect", "ocr", "segment", "zoom", "ask_vlm", "web_search", "program", "answer"]
 ACTIONS: tuple[str, ...] = ("detect", "ocr", "segment", "zoom", "ask_vlm", "web_search", "program", "answer")
+_ZOOM_MIN_SIDE = 1500  # small objects vanish at the detector's 416-px input only in images this large
 _RETRY_CONFIDENCE = 0.1  # targeted re-detection: only the named classes, so a low threshold is affordable
 
 
@@ -69,6 +70,9 @@ def rule_action(state: GraphState, available: list[str]) -> Decision:
     missing = [t for t in targets if not _found(evidence, t)]
     if missing and "detect:retry" not in done:
         return Decision(action="detect", target=",".join(missing))
+    large = any(max(i.width, i.height) >= _ZOOM_MIN_SIDE for i in state["images"])
+    if missing and large and "zoom" not in done and "zoom" in available:
+        return Decision(action="zoom", target=",".join(missing))
     if "segment" in needs.tools and "segment" not in done:
         return Decision(action="segment")
     return Decision(action="answer")
