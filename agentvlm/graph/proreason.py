@@ -185,8 +185,11 @@ def make_act(services: Services) -> NodeFn:
             from agentvlm.programs import run_program  # type: ignore[attr-defined,unused-ignore]
 
             out = run_program(services, state, rec) or {}
+            evidence = list(out.get("evidence", []))  # detections from its recall passes
             if out.get("draft"):
-                evidence = [Evidence(id=f"{tag}prog0", tool="program", kind="statement", text=f"A program computed the answer: {out['draft']}")]
+                evidence.append(
+                    Evidence(id=f"{tag}prog0", tool="program", kind="statement", text=f"A program computed the answer: {out['draft']}")
+                )
         if not evidence:
             rec.note(f"{label} found nothing new")
         return {"evidence": evidence, "round": rnd, "actions": [label]}

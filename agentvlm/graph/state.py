@@ -36,6 +36,7 @@ class GraphState(TypedDict, total=False):
     context: str
     used: list[str]
     draft: str
+    program: dict[str, Any]
     answer: str
     sources: list[Source]  # retrieved passages the answer cites as [n] (agentvlm.retrieval)
     steps: Annotated[list[Step], operator.add]
