@@ -77,6 +77,7 @@ class GrabCutSegmenter(Tool):
             x1, y1 = min(max(x1, 1), sw - 2), min(max(y1, 1), sh - 2)
             x2, y2 = max(min(x2, sw - 1), x1 + 1), max(min(y2, sh - 1), y1 + 1)
             mask = np.zeros((sh, sw), np.uint8)
+            cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global RNG: fix it for repeatable masks
             try:
                 cv2.grabCut(
                     small,
