@@ -67,3 +67,21 @@ def test_run_program_is_a_plain_function_for_agent_loops(agent: Agent, bus_jpg: 
     assert len(out["used"]) == 2 and {e.id for e in out["evidence"]} >= set(out["used"])
     assert [c.kind for c in rec.calls] and all(c.kind == "tool" for c in rec.calls)  # rules: no model call
     assert run_program(agent.services, {**state, "question": "Why is the sky blue?"}, Recorder(), planner="rules") is None
+
+
+def test_mirrored_recall_pass_maps_boxes_back_onto_the_same_objects(agent: Agent, bus_jpg: Path) -> None:
+    from agentvlm.programs.executor import iou
+    from agentvlm.programs.recall import _mirrored
+
+    tool = agent.services.tool("detect")
+    params = agent.services.tool_params(tool, confidence=0.3)
+    image = load_image(bus_jpg)
+    plain = tool.run(image, params)
+    mirrored_tool = _mirrored(tool, None)
+    assert mirrored_tool is not None
+    mirrored = mirrored_tool.run(image, params)
+    assert tool.cache_key(image, params, None) != mirrored_tool.cache_key(image, params, None)
+    left = min((e for e in plain if e.label == "person" and e.box), key=lambda e: e.box.x1 if e.box else 1.0)
+    assert left.box is not None and left.box.x2 < 0.5  # off-centre: its reflection would not overlap it
+    best = max(iou(left.box, e.box) for e in mirrored if e.label == "person" and e.box)
+    assert best > 0.6  # mirrored back onto the same person, not onto their reflection
