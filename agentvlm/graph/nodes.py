@@ -20,7 +20,7 @@ from agentvlm.graph.state import GraphState, Plan, QuestionKind
 from agentvlm.models import Message, structured
 from agentvlm.perception.candidates import answer_candidates
 from agentvlm.perception.verbalize import verbalize as verbalize_evidence
-from agentvlm.perception.vocabulary import asks_for_count, asks_for_text, labels_in
+from agentvlm.perception.vocabulary import asks_for_count, asks_for_text, canonical, labels_in
 from agentvlm.prompts import render
 from agentvlm.tools import ToolKind
 from agentvlm.types import Box, Evidence
@@ -38,6 +38,7 @@ __all__ = [
     "make_verbalize",
     "rules_plan",
     "run_tool",
+    "segment_prompts",
 ]
 
 NodeFn = Callable[[GraphState, Recorder], dict[str, Any]]
@@ -204,6 +205,18 @@ def make_perceive(services: Services, *, tools: dict[str, str] | None = None) ->
     return perceive
 
 
+def segment_prompts(evidence: Sequence[Evidence], targets: Sequence[str], *, max_objects: int = 4) -> dict[int, list[Evidence]]:
+    """Detections to prompt a segmenter with, per image: the question's classes (else every
+    object), most confident first, at most ``max_objects`` each."""
+    objects = [e for e in evidence if e.kind == "object"]
+    named = [e for e in objects if (canonical(e.label or "") or e.label) in targets] or objects
+    prompts: dict[int, list[Evidence]] = {}
+    for ev in sorted(named, key=lambda e: -(e.score or 0)):
+        if len(prompts.setdefault(ev.image, [])) < max_objects:
+            prompts[ev.image].append(ev)
+    return prompts
+
+
 def make_segment(services: Services, *, max_objects: int = 4) -> NodeFn:
     """Segment the objects the question names (or the most confident ones) when the plan asks."""
 
@@ -211,13 +224,8 @@ def make_segment(services: Services, *, max_objects: int = 4) -> NodeFn:
         plan = state["plan"]
         if "segment" not in plan.tools:
             return {}
-        objects = [e for e in state.get("evidence", []) if e.kind == "object"]
-        named = [e for e in objects if e.label in plan.targets] or objects
-        prompts: dict[int, list[Evidence]] = {}
-        for ev in sorted(named, key=lambda e: -(e.score or 0)):
-            if len(prompts.setdefault(ev.image, [])) < max_objects:
-                prompts[ev.image].append(ev)
-        if not any(prompts.values()):
+        prompts = segment_prompts(state.get("evidence", []), plan.targets, max_objects=max_objects)
+        if not prompts:
             rec.note("nothing to segment: no objects were detected")
             return {}
         return {"evidence": run_tool(services, rec, "segment", state, prompts=prompts)}

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agentvlm.errors import ModelOutputError
-from agentvlm.graph.nodes import NodeFn, rules_plan, run_tool
+from agentvlm.graph.nodes import NodeFn, rules_plan, run_tool, segment_prompts
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState
 from agentvlm.models import Message, structured
@@ -162,11 +162,7 @@ def make_act(services: Services) -> NodeFn:
 
             evidence = zoom_search(services, state, rec, tag=tag)
         elif decision.action == "segment":
-            objects = [e for e in state.get("evidence", []) if e.kind == "object"]
-            named = [e for e in objects if e.label in state["plan"].targets] or objects
-            prompts: dict[int, list[Evidence]] = {}
-            for ev in sorted(named, key=lambda e: -(e.score or 0))[:4]:
-                prompts.setdefault(ev.image, []).append(ev)
+            prompts = segment_prompts(state.get("evidence", []), state["plan"].targets)
             if prompts:
                 evidence = run_tool(services, rec, "segment", state, prompts=prompts, tag=tag)
         elif decision.action == "ask_vlm":
