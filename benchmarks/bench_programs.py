@@ -12,7 +12,7 @@ true/false), the share of items the program itself answered and its accuracy
 there, seconds and model calls per item. Coverage is the share of items where
 every object the question names is detected: after one full-image YOLOv4-tiny
 pass at confidence 0.3, and after the program's recall passes (low threshold,
-input 608, 832 and 320, tiles, mirrored image).
+inputs 288-832, tiles, mirrored image, ZoomEye on large images).
 
 Usage: python benchmarks/bench_programs.py [--folders F ...] [--limit N] [--planner llm|rules] [--json FILE]
 ``--limit`` takes a stratified subset (the first N/2 items of each answer).

@@ -85,3 +85,15 @@ def test_mirrored_recall_pass_maps_boxes_back_onto_the_same_objects(agent: Agent
     assert left.box is not None and left.box.x2 < 0.5  # off-centre: its reflection would not overlap it
     best = max(iou(left.box, e.box) for e in mirrored if e.label == "person" and e.box)
     assert best > 0.6  # mirrored back onto the same person, not onto their reflection
+
+
+def test_zoom_recall_pass_finds_a_person_every_whole_image_pass_misses(agent: Agent, tmp_path: Path) -> None:
+    from tests.fixtures.zoom.canvas import make_canvas
+
+    path = tmp_path / "canvas.jpg"
+    ((x1, y1, x2, y2),) = make_canvas(path, person_height=100)  # 100 px in 3000: 14 px at 416, 28 px at 832
+    answer = agent.ask(path, "Is there a person in this picture?")
+    assert answer.text == "yes", notes(answer)
+    assert "recall (zoom) found person" in notes(answer)
+    (person,) = answer.evidence
+    assert person.box is not None and person.box.x1 < x2 and x1 < person.box.x2 and person.box.y1 < y2 and y1 < person.box.y2

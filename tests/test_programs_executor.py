@@ -90,6 +90,33 @@ def test_inside_and_overlap() -> None:
     assert relation_holds(cup, table, "inside") and relation_holds(table, cup, "contains")
     assert relation_holds(cup, table, "overlaps") and not relation_holds(cup, table, "far")
     assert relation_holds(cup, table, "none") is None
+    assert not relation_holds(cup, table, "outside") and relation_holds(table, cup, "outside")
+
+
+def test_directions_need_the_offset_to_point_that_way() -> None:
+    laptop, sandwich = Box(x1=0.3, y1=0.0, x2=0.9, y2=0.2), Box(x1=0.1, y1=0.4, x2=0.7, y2=0.9)
+    assert relation_holds(sandwich, laptop, "below") and not relation_holds(sandwich, laptop, "left_of")
+    car, dog_inside = Box(x1=0.05, y1=0.05, x2=0.95, y2=0.95), Box(x1=0.1, y1=0.2, x2=0.6, y2=0.9)
+    assert not relation_holds(dog_inside, car, "left_of") and not relation_holds(dog_inside, car, "above")
+    # Offsets are compared in pixels: 0.2 across a 4:1 panorama is further than 0.4 down it.
+    a, b = Box(x1=0.1, y1=0.1, x2=0.2, y2=0.2), Box(x1=0.3, y1=0.5, x2=0.4, y2=0.6)
+    assert relation_holds(a, b, "left_of", aspect=4.0) and not relation_holds(a, b, "left_of", aspect=0.5)
+
+
+def test_on_means_resting_on_and_under_is_its_reverse() -> None:
+    tv, cat = Box(x1=0.2, y1=0.5, x2=0.8, y2=1.0), Box(x1=0.1, y1=0.02, x2=0.37, y2=0.47)  # loose boxes: a 0.03 gap
+    assert relation_holds(cat, tv, "on") and relation_holds(tv, cat, "under") and not relation_holds(tv, cat, "on")
+    table, donut = Box(x1=0.0, y1=0.0, x2=1.0, y2=1.0), Box(x1=0.4, y1=0.4, x2=0.6, y2=0.7)  # a table seen from above
+    assert relation_holds(donut, table, "on") and not relation_holds(table, donut, "on")
+    cat_beside = Box(x1=0.85, y1=0.2, x2=0.95, y2=0.47)
+    assert not relation_holds(cat_beside, tv, "on")
+
+
+def test_far_is_judged_in_depth_too() -> None:
+    plane, bike = Box(x1=0.78, y1=0.18, x2=0.88, y2=0.25), Box(x1=0.04, y1=0.22, x2=0.67, y2=0.95)
+    assert relation_holds(plane, bike, "far") and relation_holds(plane, bike, "near")  # beside in the picture, apart in depth
+    dog, car = Box(x1=0.32, y1=0.3, x2=0.45, y2=0.5), Box(x1=0.30, y1=0.5, x2=0.65, y2=0.95)
+    assert not relation_holds(dog, car, "far")  # the dog rests on the car
 
 
 def test_ties_pick_the_leftmost_instance() -> None:
@@ -161,6 +188,8 @@ def test_words_resolve_to_detector_classes() -> None:
     assert resolve("unicorn") is None
     assert relation_in("Is the laptop at the right side of the sandwich?") == "right_of"
     assert relation_in("Is the laptop facing the chair?") is None
+    assert relation_in("Is the cat facing away from the toilet?") is None  # not "away from" (far)
+    assert relation_in("Is the sheep outside the bottle?") == "outside"
 
 
 @pytest.mark.parametrize(
@@ -176,6 +205,7 @@ def test_words_resolve_to_detector_classes() -> None:
         ("Where is the cat?", [], "position(cat) -> text"),
         ("Which is bigger, the car or the bus?", [], "compare(car, bus, size) -> text"),
         ("Is the laptop facing the chair?", ["yes", "no"], None),
+        ("Is the cat facing away from the suitcase?", ["yes", "no"], None),
     ],
 )
 def test_rules_parse_common_templates(question: str, choices: list[str], brief: str | None) -> None:

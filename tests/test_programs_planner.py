@@ -116,3 +116,28 @@ def test_most_programs_are_right_as_written_and_repair_fixes_more(written: list[
 
 RAW_FLOOR = 0.55  # measured 29/45 (64%) on 2 shared CPU cores, SmolLM2-135M Q4_1
 REPAIRED_FLOOR = 0.9  # measured 43/45 (96%)
+
+
+def test_repair_declines_relations_no_box_test_decides() -> None:
+    facing = Program(op="relation", target="person", other="book", relation="near", attribute="none", value="", answer="yes_no")
+    fixed, notes = repair(facing, "Is the person facing the book?", ["yes", "no"])
+    assert fixed is None and notes == ["relation: no box test decides 'facing'"]
+    away = facing.model_copy(update={"target": "cat", "other": "toilet", "relation": "far"})
+    assert repair(away, "Is the cat facing away from the toilet?", ["yes", "no"])[0] is None
+    count = Program(op="count", target="person", other="", relation="none", attribute="none", value="", answer="number")
+    assert repair(count, "How many people are facing the camera?")[0] == count  # only relations decline
+
+
+@pytest.mark.parametrize(
+    ("target", "other", "question", "expected"),
+    [
+        ("cat", "cat", "Does the suitcase contain the cat?", ("suitcase", "cat")),  # one object named twice
+        ("donut", "car", "Does the car contain the donut?", ("car", "donut")),  # swapped: the answer would flip
+        ("dog", "dog", "Is the teddy bear under the dog?", ("teddy bear", "dog")),
+    ],
+)
+def test_repair_puts_the_two_named_objects_in_question_order(target: str, other: str, question: str, expected: tuple[str, str]) -> None:
+    written = Program(op="relation", target=target, other=other, relation="contains", attribute="size", value="", answer="option")
+    fixed, notes = repair(written, question, ["yes", "no"])
+    assert fixed is not None and notes
+    assert (fixed.target, fixed.other) == expected and fixed.attribute == "none"

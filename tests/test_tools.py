@@ -147,6 +147,13 @@ class TestDarknet(ToolContract):
             if ev.label == "person" and ev.box:
                 assert ev.box.y2 > 0.7, "people stand on the street, in the lower part of the photo"
 
+    def test_confidence_below_opencvs_layer_threshold_takes_effect(self, bus: ImageRef) -> None:
+        # OpenCV's YOLO layer drops class scores under 0.2 unless the cfg lowers its thresh.
+        det = DarknetDetector()
+        weak = [ev for ev in det.run(bus, det.params(confidence=0.05)) if (ev.score or 0.0) < 0.2]
+        assert weak and all((ev.score or 0.0) >= 0.05 for ev in weak)
+        assert not [ev for ev in det.run(bus, det.params(confidence=0.3)) if (ev.score or 0.0) < 0.3]
+
     def test_sorted_by_score(self, bus_detections: list[Evidence]) -> None:
         scores = [ev.score or 0.0 for ev in bus_detections]
         assert scores == sorted(scores, reverse=True)

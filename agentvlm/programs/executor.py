@@ -25,7 +25,10 @@ SURE = 0.5  # least score a detection needs to be counted (as facts.SURE_SCORE)
 PRESENT = 0.3  # least score for "exists" (the detector's default threshold)
 SAME = 0.6  # IoU above which two same-class boxes from different passes are one object
 NEAR = 0.12  # largest gap (image fraction) between boxes that are "near"
+DEEP = 0.25  # least difference between bottom edges (image fraction) that puts two things "far" apart in depth
 TOUCH = 0.01  # largest gap between boxes that "touch"
+REST = 0.05  # largest gap between a bottom edge and the top of what it rests on (boxes are loose)
+CONE = 2.0  # a direction holds while the offset along it is at least 1/CONE of the offset across (about 63 degrees)
 INSIDE = 0.6  # share of a box's area in another for "inside"
 TEXT_TARGETS = frozenset({"text", "sign", "signs", "label", "words", "writing", "title", "number", "caption", "it", ""})
 _REGIONS: dict[str, Box] = {
@@ -104,12 +107,38 @@ def _gap(a: Box, b: Box) -> float:
     return float((dx * dx + dy * dy) ** 0.5)
 
 
-def relation_holds(a: Box, b: Box, relation: str) -> bool | None:
+def _inside(a: Box, b: Box) -> bool:
+    return a.area > 0 and a.intersection(b) / a.area >= INSIDE
+
+
+def _rests_on(a: Box, b: Box) -> bool:
+    """``a`` is supported by ``b``: side by side horizontally, ``a``'s bottom edge on ``b``.
+
+    Either ``a`` rises above ``b``'s top with its bottom edge inside ``b``'s
+    extent (a cat on a TV), or ``a`` lies within ``b`` and no lower than it (a
+    donut on a table seen from above, whose box holds the donut's).
+    """
+    side_by_side = min(a.x2, b.x2) - max(a.x1, b.x1) > 0
+    bottom_on_b = b.y1 - REST <= a.y2 <= b.y2 + REST
+    rises_above = a.y1 < b.y1 and a.center[1] < b.center[1]
+    return side_by_side and bottom_on_b and (rises_above or _inside(a, b))
+
+
+def relation_holds(a: Box, b: Box, relation: str, *, aspect: float = 1.0) -> bool | None:
     """Whether box ``a`` stands in ``relation`` to box ``b``; ``None`` for ``none``.
 
-    ``on`` means above and touching; ``in_front_of`` means the bottom edge is
-    lower (nearer the camera on a ground plane); ``near`` means a gap under
-    ``NEAR`` of the image.
+    Directions follow the cone reading of spatial words: ``left_of`` holds when
+    ``a``'s centre lies within about 63 degrees (``CONE``) of straight left of ``b``'s, measured in
+    pixels (``aspect`` is the image's width over height), and neither box holds
+    the other: a sandwich below a laptop is not "left of" it, nor a dog inside a
+    car's box. ``on`` means ``a`` rests on ``b`` (see ``_rests_on``) and
+    ``under`` the reverse; ``in_front_of`` means the bottom edge is lower (nearer
+    the camera on a ground plane); ``near`` ("beside", "next to") means a gap
+    under ``NEAR`` of the image, judged in the picture; ``far`` ("far away from")
+    is judged in the scene: apart in the picture, or bottom edges more than
+    ``DEEP`` apart, which on a ground plane puts one much deeper than the other
+    (unless one rests on the other: a dog on a car is not far from it);
+    ``outside`` is the negation of ``inside``.
 
     Example:
         >>> cup = Box(x1=0.4, y1=0.2, x2=0.6, y2=0.4); table = Box(x1=0.1, y1=0.38, x2=0.9, y2=0.9)
@@ -117,21 +146,23 @@ def relation_holds(a: Box, b: Box, relation: str) -> bool | None:
         (True, False)
     """
     (ax, ay), (bx, by) = a.center, b.center
-    shared = a.intersection(b)
-    inside = a.area > 0 and shared / a.area >= INSIDE
-    contains = b.area > 0 and shared / b.area >= INSIDE
+    dx, dy = (ax - bx) * aspect, ay - by
+    nested = _inside(a, b) or _inside(b, a)
+    sideways = CONE * abs(dx) >= abs(dy) and not nested
+    upright = CONE * abs(dy) >= abs(dx) and not nested
     checks = {
-        "left_of": ax < bx,
-        "right_of": ax > bx,
-        "above": ay < by,
-        "below": ay > by,
-        "on": ay < by and _gap(a, b) <= TOUCH,
-        "under": ay > by and _gap(a, b) <= TOUCH,
-        "inside": inside,
-        "contains": contains,
+        "left_of": sideways and dx < 0,
+        "right_of": sideways and dx > 0,
+        "above": upright and dy < 0,
+        "below": upright and dy > 0,
+        "on": _rests_on(a, b),
+        "under": _rests_on(b, a),
+        "inside": _inside(a, b),
+        "outside": not _inside(a, b),
+        "contains": _inside(b, a),
         "overlaps": _gap(a, b) <= TOUCH,
         "near": _gap(a, b) <= NEAR,
-        "far": _gap(a, b) > NEAR,
+        "far": _gap(a, b) > NEAR or (abs(a.y2 - b.y2) > DEEP and not (_rests_on(a, b) or _rests_on(b, a))),
         "in_front_of": a.y2 > b.y2,
         "behind": a.y2 < b.y2,
     }
@@ -149,7 +180,7 @@ def _number(value: str) -> int | None:
 
 
 def execute(program: Program, evidence: Sequence[Evidence], *, images: Sequence[ImageRef] = ()) -> Result:
-    """Run ``program`` on ``evidence``; ``images`` are needed only for ``color``.
+    """Run ``program`` on ``evidence``; ``images`` give ``color`` its pixels and ``relation`` its aspect ratio.
 
     Example:
         >>> ev = [Evidence(id="det0", tool="t", kind="object", label="dog", score=0.9,
@@ -202,7 +233,9 @@ def execute(program: Program, evidence: Sequence[Evidence], *, images: Sequence[
     second = others[0]
     assert first.box is not None and second.box is not None  # find keeps boxed objects only
     if program.op == "relation":
-        holds = relation_holds(first.box, second.box, program.relation)
+        image = images[first.image] if first.image < len(images) else None
+        aspect = image.width / image.height if image is not None else 1.0
+        holds = relation_holds(first.box, second.box, program.relation, aspect=aspect)
         verb = "is" if holds else "is not"
         return Result(holds, [first.id, second.id], f"{a} {first.id} {verb} {program.relation} {b} {second.id}")
     return _compare(program, evidence, a, b, first, second)

