@@ -1,8 +1,9 @@
-"""Shared fixtures: real photos from installed packages and from examples/, and the evaluation data."""
+"""Shared fixtures: real photos from installed packages and from examples/, the evaluation data, the search corpus."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "images"
 EVALDATA = REPO.parent / "shared" / "evaldata"
+WEB = Path(__file__).parent / "fixtures" / "web"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -48,6 +50,15 @@ def evaldata() -> Path:
     if not EVALDATA.exists():
         pytest.skip(f"evaluation data not found at {EVALDATA} (it lives in the shared folder beside the repo)")
     return EVALDATA
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """The small local search corpus (Markdown, text, JSONL, and the Debian FAQ's kernel chapter
+    as its HTML page), copied so its index lands in tmp."""
+    folder = Path(shutil.copytree(WEB / "corpus", tmp_path / "corpus"))
+    shutil.copyfile(WEB / "debian-faq" / "kernel.html", folder / "debian-kernel.html")
+    return folder
 
 
 @pytest.fixture(autouse=True, scope="session")

