@@ -208,6 +208,8 @@ class Agent:
             graph=self.spec.name,
             models=self.services.models(),
             seconds=round(seconds, 4),
+            form=final["analysis"].form if final.get("analysis") is not None else "",
+            basis=final.get("basis", ""),
         )
 
     async def aask(

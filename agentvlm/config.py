@@ -55,14 +55,14 @@ class Config(BaseModel):
 
     Example:
         >>> Config(llm="llamacpp:smollm2", evidence_budget=300).graph
-        'prism'
+        'auto'
     """
 
     model_config = ConfigDict(extra="forbid")
 
     llm: str = DEFAULT_LLM
     vlm: str | None = None
-    graph: str = "prism"
+    graph: str = "auto"
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, gt=0)
     evidence_budget: int = Field(default=400, ge=50, description="Token budget of the verbalized evidence")

@@ -26,12 +26,14 @@ GROUPS = {"nodes": "agentvlm.nodes", "routers": "agentvlm.routers", "tools": "ag
 
 BUILTIN: dict[str, dict[str, str]] = {
     "nodes": {
+        "analyze": "agentvlm.graph.nodes:make_analyze",
         "plan": "agentvlm.graph.nodes:make_plan",
         "perceive": "agentvlm.graph.nodes:make_perceive",
         "segment": "agentvlm.graph.nodes:make_segment",
         "verbalize": "agentvlm.graph.nodes:make_verbalize",
         "reason": "agentvlm.graph.nodes:make_reason",
         "answer": "agentvlm.graph.nodes:make_answer",
+        "route": "agentvlm.graph.nodes:make_route",
         "program": "agentvlm.programs.node:make_program",
         "web_search": "agentvlm.retrieval.node:make_web_search",
         "answer_with_sources": "agentvlm.retrieval.node:make_answer_with_sources",
@@ -47,6 +49,7 @@ BUILTIN: dict[str, dict[str, str]] = {
     "routers": {
         "fan_out_tools": "agentvlm.graph.nodes:fan_out_tools",
         "fan_out_perception": "agentvlm.graph.nodes:fan_out_perception",
+        "by_route": "agentvlm.graph.nodes:by_route",
         "program_or_reason": "agentvlm.programs.node:program_or_reason",
         "by_next": "agentvlm.graph.proreason:by_next",
     },

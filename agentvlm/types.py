@@ -169,7 +169,13 @@ class Source(BaseModel):
 
 
 class Answer(BaseModel):
-    """What ``Agent.ask`` returns: the answer, what supports it, and how it was reached."""
+    """What ``Agent.ask`` returns: the answer, what supports it, and how it was reached.
+
+    ``form`` is the answer form the question asks for (``agentvlm.question``);
+    ``basis`` says what decided the answer: ``program`` (code computed it from the
+    evidence), ``evidence`` (chosen among answers the evidence supports), ``model``
+    (the LLM's own words) or ``guess`` (nothing decided it; the form is still right).
+    """
 
     question: str
     text: str
@@ -180,6 +186,8 @@ class Answer(BaseModel):
     graph: str = ""
     models: dict[str, str] = Field(default_factory=dict)
     seconds: float = 0.0
+    form: str = ""
+    basis: str = ""
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -16,36 +16,41 @@ from pydantic import BaseModel, Field, create_model
 
 from agentvlm.errors import ModelOutputError
 from agentvlm.graph.services import Recorder, Services
-from agentvlm.graph.state import GraphState, Plan, QuestionKind
+from agentvlm.graph.state import GraphState, Plan
 from agentvlm.models import Message, structured
 from agentvlm.perception.candidates import answer_candidates
 from agentvlm.perception.verbalize import verbalize as verbalize_evidence
-from agentvlm.perception.vocabulary import asks_for_count, asks_for_text, canonical, labels_in
+from agentvlm.perception.vocabulary import canonical, labels_in
 from agentvlm.prompts import render
+from agentvlm.question import FORMS, Question, Target, accept_form, analyze
+from agentvlm.question.forms import conform
+from agentvlm.question.letters import option_letter
 from agentvlm.tools import ToolKind
 from agentvlm.types import Box, Evidence
 
 __all__ = [
     "NodeFn",
+    "by_route",
     "choice_letter",
     "fan_out_perception",
     "fan_out_tools",
+    "make_analyze",
     "make_answer",
     "make_perceive",
     "make_plan",
     "make_reason",
+    "make_route",
     "make_segment",
     "make_verbalize",
     "rules_plan",
     "run_tool",
     "segment_prompts",
+    "understood",
 ]
 
 NodeFn = Callable[[GraphState, Recorder], dict[str, Any]]
 _ID_PREFIX: dict[str, str] = {"detect": "det", "ocr": "ocr", "segment": "seg"}
 _SEGMENT_WORDS = re.compile(r"\b(area|size|shape|mask|outline|cover|covers|silhouette|how much of)\b", re.IGNORECASE)
-_YESNO = re.compile(r"^\s*(is|are|was|were|does|do|did|can|could|has|have|will)\b", re.IGNORECASE)
-_WHERE = re.compile(r"\bwhere\b|\bwhich side\b|\bleft\b|\bright\b|\babove\b|\bbelow\b", re.IGNORECASE)
 
 
 class _PlanReply(BaseModel):
@@ -56,26 +61,66 @@ class _PlanReply(BaseModel):
     targets: list[str] = Field(max_length=4)
 
 
-def rules_plan(question: str, choices: Sequence[str] = ()) -> Plan:
-    """The plan that keyword rules alone give; also the floor under an LLM's plan."""
-    targets = labels_in(" ".join([question, *choices]))
+def understood(state: GraphState) -> Question:
+    """The question's analysis: the one the graph made (``analyze`` or ``plan``), else the rules' own."""
+    return state.get("analysis") or analyze(state["question"], state.get("choices") or [])
+
+
+def rules_plan(question: str | Question, choices: Sequence[str] = ()) -> Plan:
+    """What to observe for a question, read off its analysis; also the floor under an LLM's plan.
+
+    OCR is cheap: it runs unless the analysis is sure text is irrelevant.
+    """
+    q = question if isinstance(question, Question) else analyze(question, choices)
+    targets = q.labels
     tools: list[ToolKind] = ["detect"]
-    kind: QuestionKind = "other"
-    if asks_for_text(question):
+    if q.text_need != "irrelevant":
         tools.append("ocr")
-        kind = "read"
-    if asks_for_count(question):
-        kind = "count"
-    elif _YESNO.search(question) and kind == "other":
-        kind = "yesno"
-    elif _WHERE.search(question) and kind == "other":
-        kind = "where"
-    if choices and kind == "other":
-        kind = "choice"
-    if _SEGMENT_WORDS.search(question):
+    if _SEGMENT_WORDS.search(q.text):
         tools.append("segment")
-    focus = ", ".join(targets) or ("the text" if "ocr" in tools else "what the question asks about")
-    return Plan(instruction=f"Describe the image, especially {focus}.", tools=tools, targets=targets, kind=kind)
+    named = ", ".join(targets or [t.noun for t in q.targets])
+    focus = named or ("the text" if q.text_need == "needed" else "what the question asks about")
+    return Plan(instruction=f"Describe the image, especially {focus}.", tools=tools, targets=targets)
+
+
+class _FormReply(BaseModel):
+    form: Literal[FORMS]  # type: ignore[valid-type]
+    needs_knowledge: bool
+
+
+def make_analyze(services: Services, *, llm: bool = True) -> NodeFn:
+    """Analyse the question once for every step after it (``agentvlm.question``).
+
+    A follow-up that names nothing ("and the one on the left?") is about what the
+    last turn named. With ``llm``, a question no rule is sure of is put to the LLM
+    under a JSON schema; its form is kept only when the wording allows it.
+    """
+
+    def analyze_node(state: GraphState, rec: Recorder) -> dict[str, Any]:
+        q = analyze(state["question"], state.get("choices") or [])
+        if not q.targets:
+            for turn in reversed(state.get("history", [])):
+                earlier = labels_in(str(turn.get("question", "")))
+                if earlier:
+                    q = q.model_copy(update={"targets": [Target(phrase=e, noun=e, label=e) for e in earlier]})
+                    rec.note(f"targets carried over from the previous turn: {', '.join(earlier)}")
+                    break
+        if llm and not q.sure:
+            prompt = render("question", question=q.text, forms=list(FORMS))
+            messages = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
+            try:
+                reply, completion = structured(services.llm, messages, _FormReply, max_tokens=32)
+                rec.model(services.llm.spec, completion, role="analyze")
+                if accept_form(q, reply.form):
+                    q = q.model_copy(update={"form": reply.form, "source": "llm", "needs_knowledge": q.needs_knowledge or reply.needs_knowledge})
+                else:
+                    rec.note(f"LLM form '{reply.form}' rejected: the wording does not ask for it")
+            except ModelOutputError as exc:
+                rec.note(f"question analysis kept the rules' reading: {exc}")
+        rec.note(f"question: {q.brief()}")
+        return {"analysis": q}
+
+    return analyze_node
 
 
 def make_plan(
@@ -99,24 +144,21 @@ def make_plan(
 
     def plan(state: GraphState, rec: Recorder) -> dict[str, Any]:
         question, choices = state["question"], state.get("choices") or []
-        base = rules_plan(question, choices)
-        if not base.targets:
-            # A follow-up ("and the one on the left?") is about what the last turn named.
-            for turn in reversed(state.get("history", [])):
-                earlier = labels_in(str(turn.get("question", "")))
-                if earlier:
-                    base = base.model_copy(update={"targets": earlier})
-                    rec.note(f"targets carried over from the previous turn: {', '.join(earlier)}")
-                    break
+        analysis = state.get("analysis")
+        update: dict[str, Any] = {}
+        if analysis is None:
+            analysis = make_analyze(services, llm=False)(state, rec)["analysis"]
+            update["analysis"] = analysis
+        base = rules_plan(analysis)
         if planner == "rules":
-            return {"plan": fixed(base)}
+            return {**update, "plan": fixed(base)}
         prompt = render("plan", question=question, choices=choices)
         messages = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
         try:
             reply, completion = structured(services.llm, messages, _PlanReply, max_tokens=96)
         except ModelOutputError as exc:
             rec.note(f"planner fell back to rules: {exc}")
-            return {"plan": base}
+            return {**update, "plan": base}
         rec.model(services.llm.spec, completion, role="plan")
         # The rules decide what the question demonstrably needs; the LLM may add OCR and names.
         chosen = list(base.tools) + [t for t in reply.tools if t == "ocr" and t not in base.tools]
@@ -126,7 +168,7 @@ def make_plan(
         if added:
             rec.note(f"LLM plan added {', '.join(added)}")
         instruction = reply.instruction.strip() or base.instruction
-        return {"plan": fixed(base.model_copy(update={"instruction": instruction, "tools": chosen, "targets": targets, "source": "llm"}))}
+        return {**update, "plan": fixed(base.model_copy(update={"instruction": instruction, "tools": chosen, "targets": targets, "source": "llm"}))}
 
     return plan
 
@@ -253,22 +295,23 @@ def make_reason(services: Services, *, max_tokens: int = 64, grounded: bool = Tr
     """Answer from the verbalized evidence.
 
     With ``grounded`` (the default), questions the evidence decides (counts,
-    existence, reading, positions, options) are answered by choosing among
+    existence, reading, positions, options, places) are answered by choosing among
     ``answer_candidates`` under an enum schema, so a small model copies instead
-    of inventing. Other questions get a short free-text answer.
+    of inventing; when one candidate is left, no model is asked. Other questions
+    get a short free-text answer.
     """
 
     def reason(state: GraphState, rec: Recorder) -> dict[str, Any]:
-        plan, choices = state["plan"], state.get("choices") or []
+        choices = state.get("choices") or []
+        analysis = understood(state)
+        candidates = answer_candidates(analysis, state.get("evidence", [])) if grounded else None
+        if candidates and len(candidates) == 1:
+            rec.note(f"the evidence leaves one answer: {candidates[0]!r} (no model call)")
+            return {"draft": candidates[0], "basis": "evidence"}
         prompt = render(
             "reason", question=state["question"], choices=choices, evidence=state.get("context", ""), history=state.get("history", [])[-3:]
         )
         messages = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
-        candidates = (
-            answer_candidates(plan.kind, state.get("evidence", []), targets=plan.targets, choices=choices)
-            if grounded
-            else None
-        )
         llm = services.llm
         try:
             if candidates:
@@ -276,15 +319,18 @@ def make_reason(services: Services, *, max_tokens: int = 64, grounded: bool = Tr
                 reply_type: type[BaseModel] = create_model("GroundedReply", answer=(choice, ...))
                 reply, completion = structured(llm, messages, reply_type, max_tokens=max_tokens + 32)
                 rec.note(f"grounded answer: chose among {len(candidates)} candidates from the evidence")
-                draft = str(reply.model_dump()["answer"])
+                draft, basis = str(reply.model_dump()["answer"]), "evidence"
             else:
                 completion = llm.complete(messages, max_tokens=max_tokens)
-                draft = _first_sentence(completion.text)
+                draft, basis = _first_sentence(completion.text), "model"
         except ModelOutputError as exc:
             rec.note(str(exc))
             return {"draft": ""}
         rec.model(llm.spec, completion, role="reason")
-        return {"draft": draft}
+        if analysis.unseen and not state.get("sources"):
+            rec.note(f"no tool can see {', '.join(t.noun for t in analysis.unseen)}: the answer is a guess")
+            basis = "guess"
+        return {"draft": draft, "basis": basis}
 
     return reason
 
@@ -297,28 +343,71 @@ def _first_sentence(text: str) -> str:
 
 
 def make_answer(services: Services) -> NodeFn:
-    """Tidy the draft into the question's form: an option letter for choices, no stray quotes."""
+    """Put the draft in the question's form (``agentvlm.question.forms``) and say what decided it.
+
+    ``basis`` is ``program`` (code computed it), ``evidence`` (chosen among answers
+    the evidence supports), ``model`` (the LLM's free text) or ``guess`` (nothing
+    decided it; the answer still has the right form).
+    """
 
     def answer(state: GraphState, rec: Recorder) -> dict[str, Any]:
-        draft = state.get("draft", "").strip().strip("\"'").strip()
-        if not draft:
+        analysis = understood(state)
+        draft = state.get("draft", "").strip()
+        basis = state.get("basis") or ("program" if state.get("program", {}).get("value") is not None and draft else "model")
+        if not draft and analysis.form == "open":
             rec.note("the reasoning model gave no usable answer")
-            return {"answer": "I could not answer: the reasoning model returned no usable output (see the trace)."}
-        choices = state.get("choices") or []
-        if choices:
-            letter = choice_letter(draft, choices)
-            if letter:
-                draft = letter
-        return {"answer": draft}
+            return {"answer": "I could not answer: the reasoning model returned no usable output (see the trace).", "basis": "guess"}
+        evidence = state.get("evidence", [])
+        fallback = next(iter(answer_candidates(analysis, evidence) or []), None)
+        out = conform(analysis, draft, fallback=fallback)
+        if not out.fits:
+            said = f" {draft!r}" if draft else " nothing"
+            why = "its answer" if fallback is None or out.text != fallback else "the evidence's best answer"
+            unseen = [t.noun for t in analysis.unseen]
+            if unseen:
+                rec.note(f"no tool can see {', '.join(unseen)}: the answer is a guess")
+            rec.note(f"answer form {analysis.form}: the draft was{said}; {why} {out.text!r} stands in")
+            basis = "evidence" if fallback is not None and out.text == fallback and basis != "model" else "guess"
+        return {"answer": out.text, "basis": basis}
 
     return answer
 
 
+def make_route(services: Services, *, zoom_min_side: int = 1200) -> NodeFn:
+    """Decide what the question still needs once the tools and the program have run, and say why.
+
+    ``answer`` when a program decided it; ``web_search`` when it needs knowledge the
+    image lacks and a search backend is configured; ``zoom`` when objects it names are
+    missing from a large image; else ``reason`` (prism-style, with the candidates
+    the analysis allows).
+    """
+
+    def route(state: GraphState, rec: Recorder) -> dict[str, Any]:
+        q = understood(state)
+        evidence = state.get("evidence", [])
+        seen = {canonical(e.label or "") or e.label for e in evidence if e.kind == "object"}
+        missing = [label for label in q.labels if label not in seen]
+        large = any(max(i.width, i.height) >= zoom_min_side for i in state["images"])
+        if state.get("draft"):
+            chosen, why = "answer", "an evidence program decided it"
+        elif q.needs_knowledge and services.config.search:
+            chosen, why = "web_search", f"it needs knowledge the image lacks; searching {services.config.search}"
+        elif missing and large:
+            chosen, why = "zoom", f"{', '.join(missing)} not found in a {max(i.width for i in state['images'])}-px image"
+        else:
+            chosen = "reason"
+            why = f"{q.form} question; reasoning over the evidence" + (" (knowledge needed, no search backend configured)" if q.needs_knowledge else "")
+        rec.note(f"route: {chosen} ({why})")
+        return {"route": chosen}
+
+    return route
+
+
+def by_route(state: GraphState) -> str:
+    """Router: the branch ``route`` chose."""
+    return str(state.get("route") or "reason")
+
+
 def choice_letter(text: str, choices: Sequence[str]) -> str | None:
-    """The option letter ``text`` names ("B", "(b)", "Answer: B", or one option's text), else ``None``."""
-    letters = "ABCDEFGH"[: len(choices)]
-    m = re.search(rf"(?:^|[\s(\[:])([{letters}{letters.lower()}])(?:$|[\s).\]:,])", text.strip())
-    if m and (len(text.strip()) <= 3 or m.group(0).strip().startswith("(") or text.strip()[0].upper() == m.group(1).upper()):
-        return m.group(1).upper()
-    named = [letters[i] for i, c in enumerate(choices) if c.strip() and c.strip().lower() in text.lower()]
-    return named[0] if len(named) == 1 else (m.group(1).upper() if m else None)
+    """The option letter ``text`` names (``agentvlm.question.letters.option_letter``)."""
+    return option_letter(text, choices)

@@ -7,12 +7,11 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field
 
+from agentvlm.question import Question
 from agentvlm.tools.base import ToolKind
 from agentvlm.types import Evidence, ImageRef, Source, Step
 
-__all__ = ["GraphState", "Plan", "QuestionKind"]
-
-QuestionKind = Literal["count", "read", "yesno", "where", "choice", "other"]
+__all__ = ["GraphState", "Plan"]
 
 
 class Plan(BaseModel):
@@ -21,7 +20,6 @@ class Plan(BaseModel):
     instruction: str = "Describe the image."
     tools: list[ToolKind] = Field(default_factory=list)
     targets: list[str] = Field(default_factory=list)
-    kind: QuestionKind = "other"
     source: Literal["llm", "rules"] = "rules"
 
 
@@ -30,6 +28,7 @@ class GraphState(TypedDict, total=False):
     question: str
     choices: list[str]
     images: list[ImageRef]
+    analysis: Question  # the question understood once (agentvlm.question)
     plan: Plan
     perceive: ToolKind
     evidence: Annotated[list[Evidence], operator.add]
@@ -38,6 +37,8 @@ class GraphState(TypedDict, total=False):
     draft: str
     program: dict[str, Any]
     answer: str
+    basis: str  # what decided the answer: program, evidence, model or guess
+    route: str  # the branch the ``route`` node chose
     sources: list[Source]  # retrieved passages the answer cites as [n] (agentvlm.retrieval)
     steps: Annotated[list[Step], operator.add]
     # finished turns of the conversation before this one: {question, answer, images}

@@ -8,7 +8,6 @@ a question needs; ``facts`` computes counts, positions and relations in code;
 from __future__ import annotations
 
 from agentvlm.perception.cache import PerceptionCache
-from agentvlm.perception.candidates import NOT_FOUND, answer_candidates
 from agentvlm.perception.facts import (
     Fact,
     compute_facts,
@@ -34,13 +33,11 @@ from agentvlm.perception.vocabulary import (
 
 __all__ = [
     "COCO_CLASSES",
-    "NOT_FOUND",
     "SYNONYMS",
     "TEXT_WORDS",
     "Fact",
     "PerceptionCache",
     "Verbalized",
-    "answer_candidates",
     "asks_for_count",
     "asks_for_relation",
     "asks_for_text",

@@ -1,9 +1,10 @@
-"""The answers the evidence can support, for questions the evidence decides.
+"""The answers the evidence can support, in the form the question asks for.
 
 Measured on real photos, SmolLM2-135M reading "There are 2 people." under a free
 JSON string schema wrote ``");\\n\\nThe answer is 2..."``; constrained to an enum
 of these candidates it answered "2". Candidates turn reasoning into choosing,
-which even a 135M model does reliably, and keep every answer grounded.
+which even a 135M model does reliably, and keep every answer grounded. When a
+single candidate is left, no model needs to be asked.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agentvlm.perception.facts import SURE_SCORE, position_words
+from agentvlm.perception.scenes import scene_candidates
 from agentvlm.perception.vocabulary import canonical
+from agentvlm.question import Question
+from agentvlm.question.forms import COLOR_WORDS, NOT_FOUND
+from agentvlm.question.letters import LETTERS
 from agentvlm.types import Evidence
 
 __all__ = ["NOT_FOUND", "answer_candidates"]
-
-NOT_FOUND = "not found in the image"
 
 
 def _label(ev: Evidence) -> str:
@@ -24,41 +27,53 @@ def _label(ev: Evidence) -> str:
     return canonical(name) or name.strip().lower()
 
 
-def answer_candidates(
-    kind: str, evidence: Sequence[Evidence], *, targets: Sequence[str] = (), choices: Sequence[str] = ()
-) -> list[str] | None:
-    """Candidate answers for a question of ``kind``, most likely first; ``None`` when free text fits better.
+def answer_candidates(question: Question, evidence: Sequence[Evidence]) -> list[str] | None:
+    """Candidate answers for ``question``, most likely first; ``None`` when free text fits better.
 
     Example:
+        >>> from agentvlm.question import analyze
         >>> from agentvlm.types import Box
         >>> p = Evidence(tool="t", kind="object", label="person", score=0.9, box=Box(x1=0, y1=0, x2=0.3, y2=1))
-        >>> answer_candidates("count", [p, p], targets=["person"])
+        >>> answer_candidates(analyze("How many people are there?"), [p, p])
         ['2']
     """
-    if choices:
-        return [chr(ord("A") + i) for i in range(len(choices))]
+    form = question.form
+    if form == "choice":
+        return list(LETTERS[: len(question.choices)])
     objects = [e for e in evidence if e.kind == "object"]
-    wanted = [canonical(t) or t for t in targets]
-    if kind == "count":
+    wanted = question.labels
+    if form == "count":
         out: list[str] = []
         for label in wanted or sorted({_label(e) for e in objects}):
             mine = [e for e in objects if _label(e) == label]
             sure = sum(1 for e in mine if e.score is None or e.score >= SURE_SCORE)
             out += [str(sure), str(len(mine))]
         return list(dict.fromkeys(out or ["0"]))
-    if kind == "yesno":
-        present = any(_label(e) in wanted for e in objects if (e.score or 1.0) >= SURE_SCORE) if wanted else bool(objects)
-        return ["yes", "no"] if present else ["no", "yes"]
-    if kind == "read":
+    if form == "yes_no":
+        if wanted and question.relation is None and question.attribute is None and question.number is None:
+            present = any(_label(e) in wanted for e in objects if (e.score or 1.0) >= SURE_SCORE)
+            return ["yes", "no"] if present else ["no", "yes"]
+        return ["yes", "no"]
+    if form in ("alternative", "compare") and question.options:
+        return list(question.options)
+    if form == "read":
         texts = _text_blocks([e for e in evidence if e.kind == "text" and e.text])
         return [*texts, NOT_FOUND] if texts else [NOT_FOUND]
-    if kind == "where":
+    if form == "position":
         places = [
             f"at the {position_words(e.box)}"
             for e in sorted(objects, key=lambda e: -(e.score or 0))
             if e.box is not None and (not wanted or _label(e) in wanted)
         ]
         return list(dict.fromkeys([*places, NOT_FOUND]))
+    if form == "place":
+        return scene_candidates(evidence) or None
+    if form == "attribute" and question.attribute == "color":
+        return sorted(set(COLOR_WORDS.values()))
+    if form == "identify" and not question.needs_knowledge:
+        seen = [_label(e) for e in sorted(objects, key=lambda e: -(e.score or 0)) if (e.score or 1.0) >= SURE_SCORE]
+        others = [s for s in dict.fromkeys(seen) if s not in wanted]
+        return others or None
     return None
 
 

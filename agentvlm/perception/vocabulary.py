@@ -26,6 +26,7 @@ __all__ = [
     "asks_for_relation",
     "asks_for_text",
     "canonical",
+    "label_spans",
     "labels_in",
     "plural",
 ]
@@ -151,6 +152,23 @@ def labels_in(question: str, known: Iterable[str] = COCO_CLASSES) -> list[str]:
         if label and label not in found:
             found.append(label)
     return found
+
+
+def label_spans(text: str, known: Iterable[str] = COCO_CLASSES) -> list[tuple[str, int, int, str]]:
+    """Every mention of a class in ``known``: ``(label, start, end, words as said)``, left to right.
+
+    Example:
+        >>> label_spans("Is the red car left of the men?")
+        [('car', 11, 14, 'car'), ('person', 27, 30, 'men')]
+    """
+    names = tuple(known)
+    table = _phrase_table(names)
+    out = []
+    for match in _pattern(names).finditer(text):
+        label = table[" ".join(match.group(0).lower().replace("-", " ").split())]
+        if label:
+            out.append((label, match.start(), match.end(), match.group(0)))
+    return out
 
 
 def asks_for_text(question: str) -> bool:

@@ -30,6 +30,9 @@ def _option(value: bool | int | str, choices: Sequence[str]) -> str | None:
         hits = [i for i, t in enumerate(texts) if t == v]
         if not hits:  # "the red car" names class car; "sofa" and "couch" are the same option
             hits = [i for i, t in enumerate(texts) if (canonical(t) or t) == (canonical(v) or v) or v in t.split()]
+        if not hits:  # a position "top-left" answers "on the left or the right?"
+            parts = set(v.replace("-", " ").split())
+            hits = [i for i, t in enumerate(texts) if t.split() and t.split()[-1] in parts]
     return LETTERS[hits[0]] if len(hits) == 1 else None
 
 

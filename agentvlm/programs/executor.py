@@ -10,6 +10,7 @@ threshold that also finds ghosts.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -19,7 +20,7 @@ from agentvlm.programs.colors import color_name, dominant_color
 from agentvlm.programs.language import Program
 from agentvlm.types import Box, Evidence, ImageRef
 
-__all__ = ["PRESENT", "SURE", "TEXT_TARGETS", "Result", "execute", "find", "iou", "relation_holds", "resolve"]
+__all__ = ["PRESENT", "SURE", "TEXT_TARGETS", "Result", "execute", "find", "iou", "relation_holds", "resolve", "text_regions"]
 
 SURE = 0.5  # least score a detection needs to be counted (as facts.SURE_SCORE)
 PRESENT = 0.3  # least score for "exists" (the detector's default threshold)
@@ -192,7 +193,9 @@ def execute(program: Program, evidence: Sequence[Evidence], *, images: Sequence[
     a = resolve(program.target)
     if program.op == "read":
         return _read(program, evidence, a)
-    if a is None or a == "text":
+    if "text" in (a, resolve(program.other)):  # a sign, a menu: the text blocks read on it stand for it
+        evidence = [*evidence, *text_regions(evidence)]
+    if a is None or a == "text" and program.op in ("count", "color"):
         return Result(None, detail=f"'{program.target}' is not something the detector can find", missing=[program.target])
     if program.op == "exists":
         present = find(evidence, a, min_score=PRESENT)
@@ -210,6 +213,12 @@ def execute(program: Program, evidence: Sequence[Evidence], *, images: Sequence[
     first = objs[0]
     if program.op in ("find", "position"):
         where = [position_words(e.box) for e in objs if e.box]
+        if "|" in program.value and first.box is not None:  # "on the left or the right?": the nearer side
+            sides = program.value.split("|")
+            x, y = first.box.center
+            vertical = any(s in ("top", "bottom") for s in sides)
+            side = ("top" if y < 0.5 else "bottom") if vertical else ("left" if x < 0.5 else "right")
+            return Result(side if side in sides else None, [first.id], f"{a} {first.id} centre at ({x:.2f}, {y:.2f})")
         if program.value:
             hit = [e for e in objs if e.box and program.value.lower() in position_words(e.box)]
             return Result(bool(hit), _ids(hit or objs[:1]), f"{a} at {', '.join(where)}")
@@ -225,7 +234,7 @@ def execute(program: Program, evidence: Sequence[Evidence], *, images: Sequence[
             return Result(colour == want_colour, [first.id], f"{a} {first.id} looks {colour}")
         return Result(colour, [first.id], f"{a} {first.id} looks {colour}")
     b = resolve(program.other)
-    if b is None or b == "text":
+    if b is None:
         return Result(None, [first.id], f"'{program.other}' is not something the detector can find", missing=[program.other or "?"])
     others = [e for e in find(evidence, b) if e.id != first.id]
     if not others:
@@ -250,18 +259,52 @@ def _compare(program: Program, evidence: Sequence[Evidence], a: str, b: str, fir
     elif program.attribute == "position":
         winner = a if first.box.center[0] < second.box.center[0] else b
         detail = f"{winner} is further left"
+    elif program.attribute == "depth":  # on a ground plane the lower bottom edge is nearer the camera
+        winner = a if first.box.y2 > second.box.y2 else b if second.box.y2 > first.box.y2 else None
+        detail = f"{a} bottom edge {first.box.y2:.2f} vs {b} {second.box.y2:.2f}"
     else:
         winner = a if first.box.area > second.box.area else b if second.box.area > first.box.area else None
         detail = f"{a} area {first.box.area:.3f} vs {b} area {second.box.area:.3f}"
     ids = [first.id, second.id]
+    flip = program.value.lower() in ("smaller", "smallest", "fewer", "fewest", "less", "least", "right", "lower",
+                                         "shorter", "shortest", "further", "farther", "tinier")
     if program.answer == "yes_no":
-        flip = program.value.lower() in ("smaller", "fewer", "less", "right", "lower")
         return Result(None if winner is None else (winner == a) != flip, ids, detail)
+    if flip and winner is not None:  # "Which is smaller?": the one that is not larger
+        winner = b if winner == a else a
     return Result(winner, ids, detail)
+
+
+def text_regions(evidence: Sequence[Evidence]) -> list[Evidence]:
+    """One ``text`` object per block of OCR lines (a sign, a label), boxed by the union of its lines.
+
+    Things that carry writing have no detector class; the text read on them marks
+    where they are, so "Is the sign above the cup?" has two boxes to compare.
+    """
+    from agentvlm.perception.verbalize import text_blocks
+
+    out = []
+    for _, rows in text_blocks([e for e in evidence if e.kind == "text" and e.text and e.box is not None]):
+        lines = [e for row in rows for e in row if e.box is not None]
+        if not lines:
+            continue
+        boxes = [e.box for e in lines if e.box is not None]
+        box = Box(x1=min(b.x1 for b in boxes), y1=min(b.y1 for b in boxes), x2=max(b.x2 for b in boxes), y2=max(b.y2 for b in boxes))
+        score = sum(e.score if e.score is not None else 1.0 for e in lines) / len(lines)
+        out.append(Evidence(id=lines[0].id, tool=lines[0].tool, kind="object", label="text", box=box, score=min(score, 1.0),
+                            image=lines[0].image, text=" ".join((e.text or "").strip() for e in lines)))
+    return out
+
+
+_TIME_RE = re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)|\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s*h\b", re.IGNORECASE)
 
 
 def _read(program: Program, evidence: Sequence[Evidence], target: str | None) -> Result:
     lines = [e for e in evidence if e.kind == "text" and e.text]
+    if program.value == "time" and program.answer == "text":  # "What time does it open?": the times read, not the sign
+        times = [(m.group(0), e) for e in lines for m in _TIME_RE.finditer(e.text or "")]
+        if times:
+            return Result(times[0][0].strip(), [times[0][1].id], f"times read: {', '.join(t for t, _ in times)}")
     if target not in (None, "text"):  # read near an object: lines whose centre falls in or near its box
         objs = find(evidence, target)
         if objs and objs[0].box is not None:
@@ -269,6 +312,12 @@ def _read(program: Program, evidence: Sequence[Evidence], target: str | None) ->
             lines = [e for e in lines if e.box is not None and _gap(e.box, box) <= TOUCH]
     if not lines:
         return Result(None, detail="no text was read", missing=["text"])
+    if target in (None, "text") and program.answer != "yes_no":  # the largest block: the sign, not a stray word
+        blocks = text_regions(lines)
+        if blocks:
+            best = max(blocks, key=lambda b: (len(b.text or ""), b.score or 0.0))
+            ids = [e.id for e in lines if e.box is not None and best.box is not None and best.box.intersection(e.box) > 0]
+            lines = [e for e in lines if e.id in ids] or lines
     lines.sort(key=lambda e: (round(e.box.center[1], 2) if e.box else 0.0, e.box.center[0] if e.box else 0.0))
     text = " ".join((e.text or "").strip() for e in lines).strip()
     if program.answer == "yes_no" and program.value:

@@ -26,18 +26,17 @@ contain, or a position ("Is the dog on the left?").
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from agentvlm.question.relations import find_relations
 
 __all__ = [
     "ATTRIBUTES",
     "FORMS",
     "OPS",
     "RELATIONS",
-    "RELATION_PHRASES",
-    "UNDECIDABLE_PHRASES",
     "Attribute",
     "Form",
     "Op",
@@ -45,8 +44,6 @@ __all__ = [
     "Region",
     "Relation",
     "relation_in",
-    "relation_span",
-    "undecidable_in",
 ]
 
 Op = Literal["find", "count", "exists", "relation", "compare", "read", "color", "position"]
@@ -54,7 +51,7 @@ Relation = Literal[
     "none", "left_of", "right_of", "above", "below", "on", "under", "inside", "outside", "contains",
     "overlaps", "near", "far", "in_front_of", "behind",
 ]  # fmt: skip
-Attribute = Literal["none", "size", "position", "count"]
+Attribute = Literal["none", "size", "position", "count", "depth"]
 Form = Literal["number", "yes_no", "option", "text"]
 Region = Literal["image", "left", "right", "top", "bottom"]
 
@@ -77,7 +74,7 @@ class Program(BaseModel):
         other: The second object for ``relation`` and ``compare``, else ``""``.
         relation: For ``relation``: what ``target`` is relative to ``other``.
         attribute: For ``compare``: ``size`` (larger wins), ``position``
-            (leftmost wins) or ``count`` (more wins).
+            (leftmost wins), ``count`` (more wins) or ``depth`` (nearer the camera wins).
         value: What a yes/no question checks: a number, colour, word or position.
         answer: ``number``, ``yes_no``, ``option`` (a choice letter) or ``text``.
 
@@ -109,78 +106,12 @@ class Program(BaseModel):
         return f"{self.op}({', '.join(args)}) -> {self.answer}"
 
 
-# Question phrase -> relation; longest phrases are tried first, so "on top of" beats "on".
-RELATION_PHRASES: dict[str, str] = {
-    "left of": "left_of", "to the left of": "left_of", "at the left side of": "left_of",
-    "on the left of": "left_of", "on the left side of": "left_of",
-    "right of": "right_of", "to the right of": "right_of", "at the right side of": "right_of",
-    "on the right of": "right_of", "on the right side of": "right_of",
-    "above": "above", "over": "above", "higher than": "above",
-    "below": "below", "lower than": "below",
-    "on": "on", "on top of": "on", "onto": "on", "sitting on": "on", "standing on": "on",
-    "under": "under", "beneath": "under", "underneath": "under", "at the bottom of": "under",
-    "in": "inside", "inside": "inside", "within": "inside", "into": "inside", "in the middle of": "inside",
-    "outside": "outside", "outside of": "outside", "out of": "outside",
-    "contain": "contains", "contains": "contains", "surrounding": "contains", "surround": "contains",
-    "holding": "contains", "has": "contains", "consist of": "contains", "consists of": "contains",
-    "a part of": "inside", "part of": "inside",
-    "touching": "overlaps", "touch": "overlaps", "overlapping": "overlaps", "overlap": "overlaps",
-    "attached to": "overlaps", "connected to": "overlaps",
-    "near": "near", "beside": "near", "next to": "near", "close to": "near", "by": "near",
-    "alongside": "near", "with": "near", "adjacent to": "near", "at the side of": "near", "nearby": "near",
-    "far from": "far", "far away from": "far", "away from": "far",
-    "in front of": "in_front_of", "at the front of": "in_front_of", "ahead of": "in_front_of",
-    "behind": "behind", "at the back of": "behind", "in back of": "behind",
-}  # fmt: skip
-# Relations no box test decides (which way something faces, how two things are aligned). They are
-# matched like the others, so "facing away from" is not read as "away from" (far), and give ``None``.
-UNDECIDABLE_PHRASES: tuple[str, ...] = (
-    "facing", "facing away from", "facing towards", "facing toward", "faces", "looking at",
-    "parallel to", "perpendicular to", "opposite to", "opposite", "across from",
-)  # fmt: skip
-
-_RELATION_RE = re.compile(
-    r"\b(?:"
-    + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted([*RELATION_PHRASES, *UNDECIDABLE_PHRASES], key=len, reverse=True))
-    + r")\b",
-    re.IGNORECASE,
-)
-
-
 def relation_in(text: str) -> str | None:
-    """The relation the first relation phrase in ``text`` names (longest phrase wins), or ``None``.
-
-    ``None`` also when the first phrase names a relation no box test decides.
+    """The relation the first relation phrase in ``text`` names, or ``None`` (also for one no box test decides).
 
     Example:
-        >>> relation_in("Is the car beneath the cat?"), relation_in("Is the cat on top of the bed?")
-        ('under', 'on')
-        >>> relation_in("Is the cat facing away from the toilet?") is None
-        True
+        >>> relation_in("Is the car beneath the cat?"), relation_in("Is the cat facing away from the toilet?")
+        ('under', None)
     """
-    found = relation_span(text)
-    return found[0] if found else None
-
-
-def undecidable_in(text: str) -> str | None:
-    """The phrase of a relation no box test decides, when it is the first relation ``text`` names.
-
-    Example:
-        >>> undecidable_in("Is the person facing the book?"), undecidable_in("Is the cup on the table?")
-        ('facing', None)
-    """
-    found = _first_phrase(text)
-    return found[0] if found is not None and found[0] not in RELATION_PHRASES else None
-
-
-def _first_phrase(text: str) -> tuple[str, int, int] | None:
-    """The first relation phrase in ``text`` (longest wins), normalised, with its start and end."""
-    m = _RELATION_RE.search(text)
-    return (" ".join(m.group(0).lower().split()), m.start(), m.end()) if m else None
-
-
-def relation_span(text: str) -> tuple[str, int, int] | None:
-    """The relation the first relation phrase names, with the phrase's start and end in ``text``."""
-    found = _first_phrase(text)
-    said = RELATION_PHRASES.get(found[0]) if found is not None else None
-    return (said, found[1], found[2]) if found is not None and said else None
+    found = find_relations(text)
+    return found[0].relation if found else None

@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from agentvlm.graph.services import Recorder, Services
-from agentvlm.programs.answers import phrase
+from agentvlm.programs.answers import LETTERS, phrase
 from agentvlm.programs.executor import execute, resolve
 from agentvlm.programs.planner import plan_program
 from agentvlm.programs.recall import find_missing
+from agentvlm.question import analyze
 from agentvlm.types import Evidence
 
 __all__ = ["make_program", "program_or_reason", "run_program"]
@@ -57,9 +58,10 @@ def run_program(
         >>> out["answer"], out["used"]  # doctest: +SKIP
         ('2', ['det0', 'det1'])
     """
-    question, choices = state["question"], list(state.get("choices") or [])
+    choices = list(state.get("choices") or [])
+    analysis = state.get("analysis") or analyze(state["question"], choices)
     evidence: list[Evidence] = list(state.get("evidence") or [])
-    planned = plan_program(services, question, choices, rec, planner=planner)
+    planned = plan_program(services, analysis, choices, rec, planner=planner)
     if planned is None:
         rec.note("declined: no program fits the question; reasoning answers")
         return None
@@ -73,13 +75,16 @@ def run_program(
         new += find_missing(services, rec, state["images"], needed, evidence + new, tiles=tiles)
     result = execute(program, evidence + new, images=state["images"])
     trace = {"program": program.model_dump(), "path": path, "value": result.value, "detail": result.detail}
-    text = phrase(program, result, choices=choices)
+    options = choices or (analysis.options if analysis.form in ("alternative", "compare") else [])
+    text = phrase(program, result, choices=options)
+    if text is not None and not choices and options:  # an alternative's answer is its option, verbatim
+        text = options[LETTERS.index(text)]
     if text is None:
         why = f"missing {', '.join(result.missing)}" if result.missing else result.detail or "no option matches"
         rec.note(f"declined: {program.brief()} could not decide ({why}); reasoning answers")
         return {"evidence": new, "program": trace} if new else None
     rec.note(f"answered by program ({path}): {program.brief()} = {result.value!r}; {result.detail}")
-    return {"draft": text, "answer": text, "used": result.evidence, "program": trace, "evidence": new}
+    return {"draft": text, "answer": text, "used": result.evidence, "program": trace, "evidence": new, "basis": "program"}
 
 
 def make_program(services: Services, *, planner: Literal["llm", "rules"] = "llm", recall: bool = True) -> Any:
