@@ -261,6 +261,25 @@ def test_a_total_keeps_the_currency_as_written_after() -> None:
     assert compute("how much would 2 colas be?", lines).value == "5.00 €"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("How much is fish and chips?", "9.50"),
+        ("How much for two fish & chips and a cola?", "21.00"),
+        ("How much is the mac and cheese?", "7.00"),
+        ("How much for a cola and a burger?", None),
+    ],
+)
+def test_and_inside_an_item_name_is_one_item(question: str, value: str | None) -> None:
+    lines = ocr(
+        [("Fish & Chips 9.50", 0.1, 0.9)],
+        [("Mac and Cheese 7.00", 0.1, 0.9)],
+        [("Cola 2.00", 0.1, 0.9)],
+    )
+    result = compute(question, lines)
+    assert (result.value if result else None) == value
+
+
 def test_mixed_currencies_are_not_added() -> None:
     lines = ocr([("Tea $2.00", 0.1, 0.9)], [("Cake £3.00", 0.1, 0.9)])
     assert compute("How much for a tea and a cake?", lines) is None

@@ -143,6 +143,17 @@ def _asks(question: str) -> list[_Ask]:
     return asks
 
 
+def _joined(question: str, items: Sequence[PricedItem]) -> str:
+    """The question with "and" inside a menu item's name ("fish and chips") made a filler word."""
+    q = question.replace("&", " and ")
+    for item in items:
+        words = _words(item.label.replace("&", " and "))
+        if "and" in words[1:-1]:
+            pattern = r"\s+".join(re.escape(w) + ("" if w == "and" else r"(?:e?s)?") for w in words)
+            q = re.sub(rf"\b{pattern}\b", lambda m: re.sub(r"\band\b", "with", m.group()), q)
+    return q
+
+
 def _similar(a: str, b: str) -> float:
     if a == b:
         return 1.0
@@ -405,7 +416,7 @@ def _prices(q: str, items: list[PricedItem]) -> ArithmeticResult | None:
     """Answer a price question from the priced items: the comparisons first, then totals."""
     if not items:
         return None
-    asks = _asks(q)
+    asks = _asks(_joined(q, items))
     if _RATIO.search(q) or _DIFF.search(q) or _YESNO.search(q):
         return _two(q, asks, items)
     if _WHICH.search(q):
