@@ -56,7 +56,7 @@ def correct(item: dict[str, Any], prediction: str) -> bool:
 def coverage(agent: Any, item: dict[str, Any], image: Any) -> tuple[bool, bool]:
     """Whether every named class is found by one pass at 0.3, and after the recall passes."""
     from agentvlm.graph.services import Recorder
-    from agentvlm.perception.vocabulary import canonical, labels_in
+    from agentvlm.question.vocabulary import canonical, labels_in
     from agentvlm.programs.planner import _mentions
     from agentvlm.programs.recall import find_missing
 

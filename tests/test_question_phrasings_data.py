@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from agentvlm.perception.vocabulary import COCO_CLASSES, canonical
+from agentvlm.question.vocabulary import COCO_CLASSES, canonical
 
 DATA = Path(__file__).parent / "data" / "question_phrasings.yaml"
 

@@ -10,15 +10,9 @@ import sys
 
 import pytest
 
-from agentvlm.perception import (
-    COCO_CLASSES,
-    asks_for_count,
-    asks_for_text,
-    estimate_tokens,
-    labels_in,
-    plural,
-    verbalize,
-)
+from agentvlm.perception import estimate_tokens, verbalize
+from agentvlm.question import analyze
+from agentvlm.question.vocabulary import COCO_CLASSES, labels_in, plural
 from agentvlm.types import Box, Evidence
 
 
@@ -261,7 +255,8 @@ def test_labels_in_respects_known_classes() -> None:
     ],
 )
 def test_tool_cues(question: str, text: bool, count: bool) -> None:
-    assert (asks_for_text(question), asks_for_count(question)) == (text, count)
+    q = analyze(question)
+    assert (q.text_need == "needed", q.form == "count") == (text, count)
 
 
 @pytest.mark.parametrize(
@@ -276,7 +271,7 @@ def test_plural(noun: str, expected: str) -> None:
 
 def test_package_exports_every_public_name_sorted() -> None:
     package = importlib.import_module("agentvlm.perception")
-    modules = ("cache", "candidates", "facts", "verbalize", "vocabulary")
+    modules = ("cache", "candidates", "facts", "scenes", "verbalize")
     names = {n for m in modules for n in sys.modules[f"agentvlm.perception.{m}"].__all__}
     assert set(package.__all__) == names
     constants = [n for n in package.__all__ if n.isupper()]

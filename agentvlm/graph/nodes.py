@@ -20,7 +20,7 @@ from agentvlm.graph.state import GraphState, Plan
 from agentvlm.models import Message, structured
 from agentvlm.perception.candidates import answer_candidates
 from agentvlm.perception.verbalize import verbalize as verbalize_evidence
-from agentvlm.perception.vocabulary import canonical, labels_in
+from agentvlm.question.vocabulary import canonical, labels_in
 from agentvlm.prompts import render
 from agentvlm.question import FORMS, Question, Target, accept_form, analyze
 from agentvlm.question.forms import conform
@@ -279,7 +279,7 @@ def make_verbalize(services: Services, *, budget: int | None = None) -> NodeFn:
     def verbalize(state: GraphState, rec: Recorder) -> dict[str, Any]:
         out = verbalize_evidence(
             state.get("evidence", []),
-            question=state["question"],
+            question=understood(state),
             targets=state["plan"].targets,
             budget_tokens=budget or services.config.evidence_budget,
             image_count=len(state["images"]),

@@ -14,13 +14,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agentvlm.errors import ModelOutputError
-from agentvlm.graph.nodes import NodeFn, rules_plan, run_tool, segment_prompts
+from agentvlm.graph.nodes import NodeFn, rules_plan, run_tool, segment_prompts, understood
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState
 from agentvlm.models import Message, structured
 from agentvlm.perception.facts import SURE_SCORE
 from agentvlm.perception.verbalize import verbalize
-from agentvlm.perception.vocabulary import canonical, labels_in
+from agentvlm.question.vocabulary import canonical, labels_in
 from agentvlm.prompts import render
 from agentvlm.types import Evidence
 
@@ -61,7 +61,7 @@ def _found(evidence: list[Evidence], label: str) -> bool:
 def rule_action(state: GraphState, available: list[str]) -> Decision:
     """What the evidence demonstrably lacks, in order of cost; ``answer`` when nothing does."""
     done, evidence = state.get("actions", []), state.get("evidence", [])
-    needs = rules_plan(state["question"], state.get("choices") or [])
+    needs = rules_plan(understood(state))
     targets = state["plan"].targets or needs.targets
     if "detect" not in done:
         return Decision(action="detect")
@@ -119,7 +119,7 @@ def make_dispatch(services: Services, *, use_llm: bool = True, budget: int = 200
             rec.note(f"stopping: {spent}; answering with the evidence so far")
             return {"decision": {"action": "answer", "target": ""}, "next": "finish"}
         if use_llm:
-            context = verbalize(state.get("evidence", []), question=state["question"], targets=state["plan"].targets, budget_tokens=budget).text
+            context = verbalize(state.get("evidence", []), question=understood(state), targets=state["plan"].targets, budget_tokens=budget).text
             prompt = render(
                 "dispatch", question=state["question"], choices=state.get("choices") or [],
                 evidence=context, done=state.get("actions", []), actions=available,
@@ -207,7 +207,7 @@ def make_referee(services: Services, *, use_llm: bool = True, budget: int = 200)
             rec.note(f"evidence incomplete: {needed.action} {needed.target}".strip())
             return {"next": "dispatch"}
         if use_llm:
-            context = verbalize(state.get("evidence", []), question=state["question"], targets=state["plan"].targets, budget_tokens=budget).text
+            context = verbalize(state.get("evidence", []), question=understood(state), targets=state["plan"].targets, budget_tokens=budget).text
             prompt = render("referee", question=state["question"], evidence=context)
             msgs = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
             try:

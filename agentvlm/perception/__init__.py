@@ -1,13 +1,13 @@
 """Perception: tool evidence cached, turned into computed facts and compact prompt text.
 
-``vocabulary`` maps question words to detector classes and decides which tools
-a question needs; ``facts`` computes counts, positions and relations in code;
+``facts`` computes counts, positions and relations in code;
 ``verbalize`` renders all of it within a token budget for a small LLM.
 """
 
 from __future__ import annotations
 
 from agentvlm.perception.cache import PerceptionCache
+from agentvlm.perception.candidates import NOT_FOUND, answer_candidates
 from agentvlm.perception.facts import (
     Fact,
     compute_facts,
@@ -18,38 +18,23 @@ from agentvlm.perception.facts import (
     position_words,
     relations,
 )
+from agentvlm.perception.scenes import PLACES_BY_CLASS, PLACES_BY_WORD, scene_candidates
 from agentvlm.perception.verbalize import Verbalized, estimate_tokens, text_blocks, verbalize
-from agentvlm.perception.vocabulary import (
-    COCO_CLASSES,
-    SYNONYMS,
-    TEXT_WORDS,
-    asks_for_count,
-    asks_for_relation,
-    asks_for_text,
-    canonical,
-    labels_in,
-    plural,
-)
 
 __all__ = [
-    "COCO_CLASSES",
-    "SYNONYMS",
-    "TEXT_WORDS",
+    "NOT_FOUND",
+    "PLACES_BY_CLASS",
+    "PLACES_BY_WORD",
     "Fact",
     "PerceptionCache",
     "Verbalized",
-    "asks_for_count",
-    "asks_for_relation",
-    "asks_for_text",
-    "canonical",
+    "answer_candidates",
     "compute_facts",
     "counts",
     "estimate_tokens",
     "evidence_ids",
-    "labels_in",
     "mask_position",
     "percent",
-    "plural",
     "position_words",
     "relations",
     "text_blocks",

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from agentvlm.perception.facts import SURE_SCORE, position_words
 from agentvlm.perception.scenes import scene_candidates
-from agentvlm.perception.vocabulary import canonical
+from agentvlm.question.vocabulary import canonical
 from agentvlm.question import Question
 from agentvlm.question.forms import COLOR_WORDS, NOT_FOUND
 from agentvlm.question.letters import LETTERS

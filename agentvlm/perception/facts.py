@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from agentvlm.perception.vocabulary import canonical, plural
+from agentvlm.question.vocabulary import canonical, plural
 from agentvlm.types import Box, Evidence
 
 __all__ = [

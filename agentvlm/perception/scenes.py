@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
-from agentvlm.perception.vocabulary import canonical
+from agentvlm.question.vocabulary import canonical
 from agentvlm.types import Evidence
 
 __all__ = ["PLACES_BY_CLASS", "PLACES_BY_WORD", "scene_candidates"]

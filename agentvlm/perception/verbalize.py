@@ -25,7 +25,8 @@ from agentvlm.perception.facts import (
     percent,
     position_words,
 )
-from agentvlm.perception.vocabulary import asks_for_relation, asks_for_text, canonical, labels_in
+from agentvlm.question.vocabulary import canonical
+from agentvlm.question import Question, analyze
 from agentvlm.types import Box, Evidence
 
 __all__ = ["Verbalized", "estimate_tokens", "text_blocks", "verbalize"]
@@ -94,7 +95,7 @@ def estimate_tokens(text: str) -> int:
 def verbalize(
     evidence: Sequence[Evidence],
     *,
-    question: str,
+    question: str | Question,
     targets: Sequence[str] = (),
     budget_tokens: int = 400,
     image_count: int = 1,
@@ -124,12 +125,13 @@ def verbalize(
     if image_count < 1:
         raise ValueError(f"image_count must be at least 1, got {image_count}")
     named = [canonical(t) or t.strip().lower() for t in targets]
-    wanted = list(dict.fromkeys(named)) or labels_in(question)
+    analysis = question if isinstance(question, Question) else analyze(question)
+    wanted = list(dict.fromkeys(named)) or analysis.labels
     ids = evidence_ids(evidence)
     items = [ev.model_copy(update={"id": id_}) for ev, id_ in zip(evidence, ids)]
     images = sorted({ev.image for ev in items} | set(range(image_count)))
     per_image = [
-        _image_lines(i, [e for e in items if e.image == i], question, wanted) for i in images
+        _image_lines(i, [e for e in items if e.image == i], analysis, wanted) for i in images
     ]
     lines = [line for new, _ in per_image for line in new]
     capped = sum(n for _, n in per_image)
@@ -142,7 +144,7 @@ def verbalize(
     def render(keep: int) -> str:
         kept = set(order[:keep])
         chosen = [ln for i, ln in enumerate(lines) if i in kept]
-        return _render(chosen, images, multi, len(lines) - keep + capped, text_first=asks_for_text(question))
+        return _render(chosen, images, multi, len(lines) - keep + capped, text_first=analysis.text_need == "needed")
 
     keep = len(lines)
     if estimate_tokens(render(keep)) > budget_tokens:
@@ -164,8 +166,13 @@ def verbalize(
     )
 
 
+def _relational(question: Question) -> bool:
+    """Whether pairwise relations between objects may decide the question."""
+    return question.relation is not None or question.position is not None or question.form in ("position", "compare", "alternative")
+
+
 def _image_lines(
-    image: int, evidence: list[Evidence], question: str, wanted: list[str]
+    image: int, evidence: list[Evidence], question: Question, wanted: list[str]
 ) -> tuple[list[_Line], int]:
     """One image's candidate lines in display order, and how many objects the class cap dropped."""
     out: list[_Line] = []
@@ -175,7 +182,7 @@ def _image_lines(
         per_tier[tier] = per_tier.get(tier, -1) + 1
         out.append(_Line(image, section, text, tier, tuple(ids), per_tier[tier]))
 
-    for fact in compute_facts(evidence, targets=wanted, with_relations=asks_for_relation(question)):
+    for fact in compute_facts(evidence, targets=wanted, with_relations=_relational(question)):
         about = any(label in wanted for label in fact.labels)
         add("Facts", fact.text, _Tier.TARGET_FACT if about else _Tier.OTHER_FACT, fact.evidence)
 
@@ -198,8 +205,8 @@ def _image_lines(
         tier = _Tier.TARGET_ITEM if label in wanted else _Tier.OTHER_ITEM
         add("Objects", f"{label}{coords}{score}", tier, [ev.id])
 
-    words = {w for w in _words(question) if len(w) > 2 and w not in _STOPWORDS}
-    plain = _Tier.TEXT_ASKED if asks_for_text(question) else _Tier.TEXT
+    words = {w for w in _words(question.text) if len(w) > 2 and w not in _STOPWORDS}
+    plain = _Tier.TEXT_ASKED if question.text_need == "needed" else _Tier.TEXT
     for where, block in text_blocks([ev for ev in evidence if ev.kind == "text" and ev.text]):
         # A sign's lines belong together: one line per block, rows joined with " / ",
         # boxes within a row with " | ", so a small LLM can copy the whole sign.

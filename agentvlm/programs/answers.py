@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentvlm.perception.vocabulary import canonical
+from agentvlm.question.vocabulary import canonical
 from agentvlm.programs.executor import Result
 from agentvlm.programs.language import Program
 

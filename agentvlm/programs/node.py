@@ -16,7 +16,8 @@ from agentvlm.programs.answers import LETTERS, phrase
 from agentvlm.programs.executor import execute, resolve
 from agentvlm.programs.planner import plan_program
 from agentvlm.programs.recall import find_missing
-from agentvlm.question import analyze
+from agentvlm.programs.arithmetic import compute
+from agentvlm.question import Question, analyze
 from agentvlm.types import Evidence
 
 __all__ = ["make_program", "program_or_reason", "run_program"]
@@ -42,6 +43,17 @@ def _ocr(services: Services, rec: Recorder, state: dict[str, Any], evidence: lis
     return out
 
 
+def _arithmetic(services: Services, rec: Recorder, state: dict[str, Any], analysis: Question, evidence: list[Evidence]) -> dict[str, Any] | None:
+    """Numbers read in the image, paired with their labels and computed on (``agentvlm.programs.arithmetic``)."""
+    new = _ocr(services, rec, state, evidence)
+    result = compute(analysis.text, [e for e in evidence + new if e.kind == "text"])
+    if result is None:
+        return None
+    rec.note(f"answered by program (arithmetic): {result.detail}")
+    trace = {"program": {"op": "arithmetic"}, "path": "rules", "value": result.value, "detail": result.detail}
+    return {"draft": result.value, "answer": result.value, "used": result.evidence, "program": trace, "evidence": new, "basis": "program"}
+
+
 def run_program(
     services: Services, state: Any, rec: Recorder, *, planner: Literal["llm", "rules"] = "llm", recall: bool = True
 ) -> dict[str, Any] | None:
@@ -61,6 +73,10 @@ def run_program(
     choices = list(state.get("choices") or [])
     analysis = state.get("analysis") or analyze(state["question"], choices)
     evidence: list[Evidence] = list(state.get("evidence") or [])
+    if analysis.form == "number" or analysis.text_need == "needed" and analysis.form in ("yes_no", "compare", "alternative"):
+        computed = _arithmetic(services, rec, state, analysis, evidence)
+        if computed is not None:
+            return computed
     planned = plan_program(services, analysis, choices, rec, planner=planner)
     if planned is None:
         rec.note("declined: no program fits the question; reasoning answers")

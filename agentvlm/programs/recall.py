@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from agentvlm.graph.services import Recorder, Services
-from agentvlm.perception.vocabulary import canonical
+from agentvlm.question.vocabulary import canonical
 from agentvlm.programs.executor import SAME, iou
 from agentvlm.tools import Tool
 from agentvlm.types import Box, Evidence, ImageRef

@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentvlm.perception.vocabulary import canonical, label_spans
+from agentvlm.question.vocabulary import canonical, label_spans
 from agentvlm.question.relations import RELATION_PHRASES, UNDECIDABLE_PHRASES, find_relations
 
 __all__ = [

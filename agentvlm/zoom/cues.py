@@ -16,13 +16,13 @@ from pydantic import BaseModel, Field
 from agentvlm.errors import ModelOutputError
 from agentvlm.graph.services import Recorder
 from agentvlm.models import ChatModel, Message, structured
-from agentvlm.perception.vocabulary import asks_for_text, canonical, labels_in
+from agentvlm.question.vocabulary import canonical, labels_in
 from agentvlm.prompts import render
+from agentvlm.question import Question
 
 __all__ = ["Cue", "rule_cues", "visual_cues"]
 
 _EXHAUSTIVE = re.compile(r"^(all|every|each)\s+", re.IGNORECASE)
-_COUNTED = re.compile(r"\b(?:how many|number of|count(?: the)?)\s+((?:[\w-]+\s*){1,4})", re.IGNORECASE)
 _QUOTED = re.compile(r"[\"“']([^\"”']{2,60})[\"”']")
 _TEXT_PHRASES = ("text", "sign", "label", "word", "words", "writing", "caption", "title", "number")
 _STOP = {"the", "a", "an", "of", "in", "on", "with", "and", "is", "are", "there", "this", "that", "image", "picture", "photo"}
@@ -48,18 +48,7 @@ class _CueReply(BaseModel):
     objects: list[str] = Field(max_length=4)
 
 
-def _counted(phrase: str, label: str | None, question: str) -> bool:
-    """Whether the question counts this cue ("how many cars ..." counts car)."""
-    m = _COUNTED.search(question)
-    if m is None:
-        return False
-    tail = m.group(1).lower()
-    if label is not None:
-        return label in labels_in(tail)
-    return any(w in tail.split() or w + "s" in tail.split() for w in phrase.lower().split())
-
-
-def _cue(phrase: str, question: str) -> Cue | None:
+def _cue(phrase: str, question: Question) -> Cue | None:
     raw = " ".join(phrase.strip().strip(".").split())
     all_of = bool(_EXHAUSTIVE.match(raw))
     raw = _EXHAUSTIVE.sub("", raw)
@@ -68,37 +57,38 @@ def _cue(phrase: str, question: str) -> Cue | None:
     labels = labels_in(raw)
     label = labels[0] if labels else canonical(raw)
     text = label is None and any(w in raw.lower().split() for w in _TEXT_PHRASES)
-    return Cue(phrase=label or raw, label=label, text=text, exhaustive=all_of or _counted(raw, label, question))
+    return Cue(phrase=label or raw, label=label, text=text, exhaustive=all_of or question.exhaustive and label in question.labels)
 
 
-def _grounded(cue: Cue, question: str) -> bool:
+def _grounded(cue: Cue, question: Question) -> bool:
     """The question names the cue: its class, or one of its content words."""
     if cue.label is not None:
-        return cue.label in labels_in(question)
-    words = set(re.findall(r"[a-z]+", question.lower()))
+        return cue.label in question.labels
+    words = set(re.findall(r"[a-z]+", question.text.lower()))
     content = [w for w in re.findall(r"[a-z]+", cue.phrase.lower()) if w not in _STOP and len(w) > 2]
     return bool(content) and any(w in words or w + "s" in words or w.rstrip("s") in words for w in content)
 
 
-def rule_cues(question: str) -> list[Cue]:
-    """Cues from keywords alone: each COCO class named, plus a text cue for reading questions.
+def rule_cues(question: Question) -> list[Cue]:
+    """Cues from the question's analysis: each detector class it names, plus a text cue when it needs text.
 
     Example:
-        >>> [c.phrase for c in rule_cues("How many people are near the bus?")]
+        >>> from agentvlm.question import analyze
+        >>> [c.phrase for c in rule_cues(analyze("How many people are near the bus?"))]
         ['person', 'bus']
     """
-    cues = [Cue(phrase=label, label=label, exhaustive=_counted(label, label, question)) for label in labels_in(question)]
-    if asks_for_text(question):
-        quoted = _QUOTED.search(question)
+    cues = [Cue(phrase=label, label=label, exhaustive=question.exhaustive and i == 0) for i, label in enumerate(question.labels)]
+    if question.text_need == "needed":
+        quoted = _QUOTED.search(question.text)
         cues.append(Cue(phrase=quoted.group(1).strip() if quoted else "text", text=True))
     return cues
 
 
-def visual_cues(question: str, *, llm: ChatModel | None = None, rec: Recorder | None = None) -> list[Cue]:
+def visual_cues(question: Question, *, llm: ChatModel | None = None, rec: Recorder | None = None) -> list[Cue]:
     """The cues for ``question``: the LLM's grounded ones, else ``rule_cues``; at most 4, once each."""
     cues: list[Cue] = []
     if llm is not None:
-        prompt = render("zoom_cues", question=question)
+        prompt = render("zoom_cues", question=question.text)
         msgs = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
         try:
             reply, completion = structured(llm, msgs, _CueReply, max_tokens=64)
@@ -113,7 +103,7 @@ def visual_cues(question: str, *, llm: ChatModel | None = None, rec: Recorder | 
                 rec.note(f"zoom cues: LLM output unusable ({exc}); using keyword rules")
     if not cues:
         cues = rule_cues(question)
-    elif asks_for_text(question) and not any(c.text for c in cues):
+    elif question.text_need == "needed" and not any(c.text for c in cues):
         cues += [c for c in rule_cues(question) if c.text]
     unique: dict[tuple[str, bool], Cue] = {}
     for c in cues:

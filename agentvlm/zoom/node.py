@@ -14,12 +14,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, create_model
 
 from agentvlm.errors import ModelOutputError
-from agentvlm.graph.nodes import NodeFn, make_reason, run_tool
+from agentvlm.graph.nodes import NodeFn, make_reason, run_tool, understood
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState
 from agentvlm.models import Message, structured
 from agentvlm.perception.facts import SURE_SCORE, position_words
-from agentvlm.perception.vocabulary import canonical
+from agentvlm.question.vocabulary import canonical
 from agentvlm.prompts import render
 from agentvlm.tools import ToolKind
 from agentvlm.types import Evidence
@@ -70,8 +70,7 @@ def zoom_regions(
     depth_limit: int = 5, vlm_input_size: int = 512, tag: str = "",
 ) -> list[Evidence]:  # fmt: skip
     """Search every image for the question's visual cues; one ``zoomeye`` statement per region found (or per miss)."""
-    question = state["question"]
-    found_cues = visual_cues(question, llm=services.llm if cues == "llm" else None, rec=rec)
+    found_cues = visual_cues(understood(state), llm=services.llm if cues == "llm" else None, rec=rec)
     if not found_cues:
         rec.note("zoom: the question names nothing to search for; the whole image is perceived")
         return []
@@ -184,10 +183,10 @@ def make_zoom_reason(services: Services, *, max_tokens: int = 64) -> NodeFn:
     base = make_reason(services, max_tokens=max_tokens)
 
     def reason(state: GraphState, rec: Recorder) -> dict[str, Any]:
-        plan, question = state["plan"], state["question"]
-        if plan.kind != "yesno" or not _WHERE.search(question) or state.get("choices"):
+        question, analysis = state["question"], understood(state)
+        if analysis.form != "yes_no" or not _WHERE.search(question):
             return base(state, rec)
-        wanted = set(plan.targets)
+        wanted = set(analysis.labels)
         objects = sorted(
             (e for e in state.get("evidence", []) if e.kind == "object" and e.box is not None and (e.score or 1.0) >= SURE_SCORE
              and (not wanted or (canonical(e.label or "") or e.label) in wanted)),

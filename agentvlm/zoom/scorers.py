@@ -21,7 +21,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from agentvlm.graph.services import Recorder
 from agentvlm.perception.cache import PerceptionCache
-from agentvlm.perception.vocabulary import canonical
+from agentvlm.question.vocabulary import canonical
 from agentvlm.tools.base import Tool
 from agentvlm.types import Box, Call, Evidence, ImageRef
 from agentvlm.zoom.cues import Cue

@@ -1,9 +1,8 @@
-"""Map question words to detector class names, and cue words that tell planners which tools to run.
+"""Map question words to detector class names.
 
 Detectors speak the 80 COCO class names; people ask about "men", "a sofa" or
-"traffic lights". ``labels_in`` bridges the two without an LLM, so a planner can
-pick targets (and ``asks_for_text`` / ``asks_for_count`` can pick tools) in
-microseconds, deterministically.
+"traffic lights". ``labels_in`` and ``label_spans`` bridge the two without an
+LLM, in microseconds, deterministically; the question analysis reads them.
 
 Matching is case-insensitive on whole words, tries the longest phrase first
 ("hot dog" wins over "dog", "bus stop" hides "bus"), accepts plurals (regular
@@ -21,10 +20,6 @@ from functools import lru_cache
 __all__ = [
     "COCO_CLASSES",
     "SYNONYMS",
-    "TEXT_WORDS",
-    "asks_for_count",
-    "asks_for_relation",
-    "asks_for_text",
     "canonical",
     "label_spans",
     "labels_in",
@@ -90,18 +85,6 @@ _IRREGULAR: dict[str, str] = {
     "sheep": "sheep", "skis": "skis", "scissors": "scissors", "people": "people",
     "persons": "persons", "luggage": "luggage", "broccoli": "broccoli",
 }  # fmt: skip
-
-# Words that mean the answer is written in the image. "number of" is a count and
-# "stop sign" an object, so ``asks_for_text`` ignores those two phrases.
-TEXT_WORDS: tuple[str, ...] = (
-    "say", "says", "said", "saying", "read", "reads", "reading", "written", "write", "writing",
-    "text", "sign", "signs", "label", "labels", "labeled", "labelled", "title", "name", "named",
-    "called", "word", "words", "letter", "letters", "brand", "logo", "number", "numbers", "digit",
-    "digits", "spell", "spelled", "caption", "headline", "price", "license plate", "website",
-)  # fmt: skip
-
-_COUNT_WORDS: tuple[str, ...] = ("how many", "number of", "count", "counts", "counted", "counting")
-
 
 def plural(noun: str) -> str:
     """English plural of a class name or synonym; multi-word names pluralize the last word.
@@ -171,40 +154,6 @@ def label_spans(text: str, known: Iterable[str] = COCO_CLASSES) -> list[tuple[st
     return out
 
 
-def asks_for_text(question: str) -> bool:
-    """Whether the answer is probably written in the image, so OCR should run.
-
-    Example:
-        >>> asks_for_text("What does the sign say?"), asks_for_text("Is the stop sign red?")
-        (True, False)
-    """
-    q = re.sub(r"\bstop[\s-]+signs?\b|\bnumber\s+of\b", " ", question.lower())
-    return _TEXT_RE.search(q) is not None
-
-
-_RELATION_RE = re.compile(
-    r"\b(left|right|above|below|under|underneath|beneath|over|on top|behind|in front|front of|"
-    r"next to|beside|near|nearer|closer|between|inside|in the middle|where|which side|"
-    r"larger|bigger|smaller|taller|shorter|farther|further)\b",
-    re.IGNORECASE,
-)
-
-
-def asks_for_relation(question: str) -> bool:
-    """Whether the question is about where things are relative to each other or the image."""
-    return bool(_RELATION_RE.search(question))
-
-
-def asks_for_count(question: str) -> bool:
-    """Whether the question asks for a count ("how many", "number of", "count").
-
-    Example:
-        >>> asks_for_count("How many buses are there?"), asks_for_count("What bus is this?")
-        (True, False)
-    """
-    return _COUNT_RE.search(question) is not None
-
-
 def _words_regex(phrases: Iterable[str]) -> str:
     """Alternation of whole-word phrases, longest first so the regex prefers the longest match."""
     ordered = sorted(set(phrases), key=lambda p: (-len(p), p))
@@ -212,8 +161,6 @@ def _words_regex(phrases: Iterable[str]) -> str:
     return r"\b(?:" + "|".join(parts) + r")\b"
 
 
-_TEXT_RE = re.compile(_words_regex(TEXT_WORDS), re.IGNORECASE)
-_COUNT_RE = re.compile(_words_regex(_COUNT_WORDS), re.IGNORECASE)
 
 
 @lru_cache(maxsize=32)
