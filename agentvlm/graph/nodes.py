@@ -22,6 +22,7 @@ from agentvlm.perception.candidates import answer_candidates
 from agentvlm.perception.verbalize import verbalize as verbalize_evidence
 from agentvlm.perception.vocabulary import asks_for_count, asks_for_text, canonical, labels_in
 from agentvlm.prompts import render
+from agentvlm.question.letters import option_letter as choice_letter
 from agentvlm.tools import ToolKind
 from agentvlm.types import Box, Evidence
 
@@ -312,13 +313,3 @@ def make_answer(services: Services) -> NodeFn:
         return {"answer": draft}
 
     return answer
-
-
-def choice_letter(text: str, choices: Sequence[str]) -> str | None:
-    """The option letter ``text`` names ("B", "(b)", "Answer: B", or one option's text), else ``None``."""
-    letters = "ABCDEFGH"[: len(choices)]
-    m = re.search(rf"(?:^|[\s(\[:])([{letters}{letters.lower()}])(?:$|[\s).\]:,])", text.strip())
-    if m and (len(text.strip()) <= 3 or m.group(0).strip().startswith("(") or text.strip()[0].upper() == m.group(1).upper()):
-        return m.group(1).upper()
-    named = [letters[i] for i, c in enumerate(choices) if c.strip() and c.strip().lower() in text.lower()]
-    return named[0] if len(named) == 1 else (m.group(1).upper() if m else None)

@@ -1,0 +1,1 @@
+"""Question analysis and answer forms."""
