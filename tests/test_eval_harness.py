@@ -66,7 +66,7 @@ def test_cli_writes_predictions_summary_and_report(full_run: tuple[Path, str, li
     report = (out / "report.md").read_text()
     assert "| items | n | chance | prism | blind | uplift vs blind | prism circular | blind circular |" in report
     assert "Split: none" in report
-    assert "[1/14]" in printed and "## Cost per question asked" in printed  # plain progress lines, then the report
+    assert "[1/14]" in printed and "## Cost and answer form per question asked" in printed  # plain progress lines, then the report
 
 
 def test_rerun_with_the_same_out_recomputes_nothing(full_run: tuple[Path, str, list[str]]) -> None:
@@ -171,7 +171,7 @@ def test_vlm_baseline_asks_the_vlm_with_the_images_and_options(evaldata: Path) -
     assert "Is the car beneath the cat?" in text and "(A) no (B) yes" in text and "image_url" in text
     row = _row(Task(item, vlm, 1), outcome)
     assert (row["system"], row["baseline"], row["parsed"], row["answer"], row["correct"]) == ("vlm", "vlm", "B", "A", False)
-    assert row["form_ok"] is True  # "(B) no": the letter, then that option's text
+    assert row["form_ok"] is False  # rotated, B is "yes": "(B) no" names one option's letter and the other's text
 
 
 def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
