@@ -10,7 +10,15 @@ import pytest
 from agentvlm.errors import InputError
 from agentvlm.eval.dataset import EvalItem, load_dataset, rotate, select
 from agentvlm.eval.report import render_report, summarize
-from agentvlm.eval.scoring import anls, chance, mc_letter, parse_number, score_answer
+from agentvlm.eval.scoring import (
+    anls,
+    answer_has_form,
+    chance,
+    mc_letter,
+    parse_number,
+    score_answer,
+)
+from agentvlm.question.letters import option_letter
 
 FOLDERS = ("blink_spatial_relation", "blink_relative_depth", "blink_jigsaw", "nlvr_synthetic")
 
@@ -127,16 +135,122 @@ def test_bad_datasets_say_which_line_and_what_to_fix(tmp_path: Path, line: str, 
 def test_summary_counts_circular_and_pairs(items: dict[str, list[EvalItem]]) -> None:
     a, b = (it.model_copy(update={"pair_id": "p1"}) for it in items["blink_jigsaw"][:2])
 
-    def row(it: EvalItem, rotation: int, correct: bool, baseline: str | None = None) -> dict[str, object]:
+    def row(it: EvalItem, rotation: int, correct: bool, system: str = "prism", form_ok: bool = True) -> dict[str, object]:
         return {"id": it.id, "dataset": it.dataset, "rotation": rotation, "correct": correct, "score": float(correct),
-                "baseline": baseline, "seconds": 1.0, "model_calls": 1, "tool_calls": 0, "error": None}
+                "system": system, "baseline": system if system == "blind" else None, "form_ok": form_ok,
+                "seconds": 1.0, "model_calls": 1, "tool_calls": 0, "error": None}
 
     rows = [row(a, 0, True), row(a, 1, True), row(b, 0, True), row(b, 1, False), row(a, 0, False, "blind"),
-            row(b, 0, True, "blind")]
-    summary = summarize(rows, [a, b], graph="prism", models={"llm": "x"}, circular=True, complete=False)
+            row(b, 0, True, "blind", False), row(a, 0, False, "moai"), row(b, 0, False, "moai", False)]
+    summary = summarize(rows, [a, b], systems=["prism", "moai", "blind"], models={"llm": "x"}, circular=True, complete=False)
     assert summary["accuracy"] == 1.0 and summary["circular_accuracy"] == 0.5 and summary["chance"] == 0.5
-    assert summary["systems"]["graph"]["pair_accuracy"] == 1.0
-    assert summary["systems"]["blind"]["accuracy"] == 0.5
+    assert summary["systems"]["prism"]["pair_accuracy"] == 1.0
+    assert summary["systems"]["blind"]["accuracy"] == 0.5 and summary["systems"]["moai"]["accuracy"] == 0.0
+    assert [s["form_ok"] for s in summary["systems"].values()] == [1.0, 0.5, 0.5]
+    assert summary["systems"]["moai"]["per_category"]["blink_jigsaw"] == {
+        "n": 2, "accuracy": 0.0, "form_ok": 0.5, "circular_accuracy": None, "circular_n": 0, "pair_accuracy": 0.0,
+        "pairs": 1}
     report = render_report(summary)
-    assert "| blink_jigsaw | 2 | 50.0 | 100.0 | 50.0 | +50.0 | 50.0 |" in report and "INCOMPLETE" in report
+    assert "# Evaluation: prism, moai beside blind" in report and "INCOMPLETE" in report
+    assert "| items | n | chance | prism | moai | blind | uplift vs blind | prism circular | moai circular | blind circular |" in report
+    assert "| all | 2 | 50.0 | 100.0 | 0.0 | 50.0 | +50.0 | 50.0 | – | – |" in report
+    assert "| dataset blink_jigsaw | 2 | 50.0 | 100.0 | 0.0 | 50.0 | +50.0 |" in report
+    assert "| category blink_jigsaw" not in report  # the category is the dataset again
+    assert "| moai | 2 | 1.00 | 1.00 | 0.00 | 50.0 | 0 |" in report
     json.dumps(summary)
+
+
+def test_importing_scoring_loads_no_langgraph() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, agentvlm.eval.scoring; print(sorted(m for m in sys.modules if m.split('.')[0] == 'langgraph'))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("text", "choices", "letter"),
+    [
+        ("B", ["left", "right"], "B"),
+        ("(b)", ["left", "right"], "B"),
+        ("Answer: A", ["left", "right"], "A"),
+        ("The answer is (B).", ["left", "right"], "B"),
+        ("right", ["left", "right"], "B"),
+        ("a cat is on the right", ["left", "right"], "B"),  # the article is not option A
+        ("A cat is on the left", ["left", "right"], "A"),
+        ("It is a dog", ["cat", "bird"], None),
+        ("A is closer", ["A is closer", "B is closer"], "A"),
+        ("A is closer", ["", ""], "A"),  # "A" before "is" names the option
+        ("a cat is on the right", ["", ""], None),
+        ("(a) cat", ["cat", "dog"], "A"),
+        ("I think b", ["x", "y"], "B"),
+        ("maybe", ["left", "right"], None),
+        ("C", ["left", "right"], None),
+    ],
+)
+def test_option_letter(text: str, choices: list[str], letter: str | None) -> None:
+    assert option_letter(text, choices) == letter
+
+
+def _item(category: str, answer_type: str = "short_answer", question: str = "Q?", answer: str | list[str] = "x",
+          **extra: object) -> EvalItem:
+    return EvalItem.model_validate({"id": "1", "dataset": "d", "question": question, "images": ["x.jpg"],
+                                    "answer": answer, "answer_type": answer_type, "category": category, **extra})
+
+
+MC = {"answer_type": "multiple_choice_letter", "answer": "B", "choices": ["yes", "no"]}
+COLOUR = {"question": "What colour is the bus?"}
+SIDES = {"options": ["left", "right"]}
+
+
+@pytest.mark.parametrize(
+    ("prediction", "item", "ok"),
+    [
+        ("", _item("all"), False),
+        ("anything at all", _item("all"), True),  # no rule for the category: any answer
+        ("B", _item("all", **MC), True),
+        ("(b).", _item("all", **MC), True),
+        ("(B) no", _item("all", **MC), True),
+        ("(B) yes", _item("all", **MC), False),  # the letter of one option, the text of the other
+        ("C", _item("all", **MC), False),
+        ("no", _item("all", **MC), False),  # a letter is asked for
+        ("Yes.", _item("all", "true_false", answer="true"), True),
+        ("False", _item("all", "true_false", answer="true"), True),
+        ("yes, there is", _item("all", "true_false", answer="true"), False),
+        ("0.91", _item("all", "true_false", answer="true"), False),
+        ("no", _item("yes_no"), True),
+        ("not found in the image", _item("yes_no"), False),
+        ("3", _item("count"), True),
+        ("three", _item("count"), True),
+        ("3 people", _item("count"), True),
+        ("There are 3 people.", _item("count"), False),
+        ("2.5", _item("count"), False),
+        ("many", _item("count"), False),
+        ("$3.50", _item("number"), True),
+        ("12%", _item("number"), True),
+        ("3.5 km/h", _item("number"), True),
+        ("1,200", _item("number"), True),
+        ("about 3", _item("number"), False),
+        ("left", _item("alternative", **SIDES), True),
+        ("the left one", _item("alternative", **SIDES), True),
+        ("left and right", _item("alternative", **SIDES), False),
+        ("yes", _item("alternative", **SIDES), False),
+        ("0.91", _item("alternative"), False),
+        ("not found in the image", _item("alternative"), False),
+        ("the cat", _item("compare", answer="dog"), True),  # no options: one short phrase
+        ("cat or dog", _item("compare"), False),
+        ("the dog on the left of the picture is bigger", _item("compare", answer="dog"), False),
+        ("the dog on the left of the picture", _item("compare", answer="the dog on the left of the picture"), True),
+        ("dark red", _item("attribute", **COLOUR), True),
+        ("red and white", _item("attribute", **COLOUR), True),
+        ("the bus is red", _item("attribute", **COLOUR), False),
+        ("wooden", _item("attribute", question="What is the bench made of?"), True),  # not a colour question
+        ("kitchen", _item("place"), True),
+        ("at the top-left", _item("place"), False),
+        ("center", _item("place"), False),
+        ("on the left side of the image", _item("place"), False),
+    ],
+)
+def test_answer_has_form(prediction: str, item: EvalItem, ok: bool) -> None:
+    assert answer_has_form(prediction, item) is ok

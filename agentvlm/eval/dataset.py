@@ -10,6 +10,8 @@ One item a line; image paths are relative to the dataset file::
 ``ANSWER_TYPES`` (aliases accepted); when absent it is inferred: ``choices`` make a
 multiple-choice item, true/false/yes/no answers a true/false item, anything else a short
 answer. ``answer`` may be a list of accepted answers for short and text-reading items.
+Optional: ``options`` (the alternatives an open "A or B?" question names, for the answer-form
+check), ``split`` (``dev`` or ``test``; see ``agentvlm.eval.splits``) and ``pair_id``.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class EvalItem(BaseModel):
     choices: list[str] = Field(default_factory=list, max_length=len(LETTERS))
     category: str = "all"
     pair_id: str | None = None
+    options: list[str] = Field(default_factory=list)
+    split: str | None = None
 
     @field_validator("answer_type")
     @classmethod
@@ -123,6 +127,8 @@ def load_dataset(path: str | os.PathLike[str], *, check_images: bool = True) -> 
             "choices": raw.get("choices") or [],
             "category": str(raw.get("category") or "all"),
             "pair_id": None if raw.get("pair_id") is None else str(raw["pair_id"]),
+            "options": raw.get("options") or [],
+            "split": None if raw.get("split") is None else str(raw["split"]),
         }
         try:
             item = EvalItem.model_validate(fields)

@@ -1,19 +1,23 @@
 """Where tasks run: in this process, in worker processes, or as Ray tasks.
 
-Every worker builds its own ``Agent`` from the config, once per process (``_agent``), so
-models load once per worker however many tasks it runs. Answers do not depend on which
+Every worker builds its own ``Agent`` per graph from the config, once per process
+(``_agent``), so models load once per worker however many tasks and graphs it runs (the
+agents of one process share their models). Answers do not depend on which
 worker runs a task or in what order (temperature 0, a reset llama.cpp context per call),
 so every executor gives the same predictions.
 
 Why processes and not threads for ``--workers``: the llama.cpp model holds a lock, so
 threads serialize on the LLM (about three quarters of an item's time on the embedded
 stack), and OpenCV DNN nets are not safe to share between threads. Processes each load
-their own models (about 300 MB each) and run truly in parallel, as far as the cores allow.
+their own models (about 300 MB each) and run truly in parallel, as far as the cores allow;
+each gets ``cores // K`` llama.cpp threads (``AGENTVLM_LLM_THREADS``, unless already set), as
+llama.cpp threads spin while they wait and K processes at full width would oversubscribe.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,12 +25,15 @@ from agentvlm.errors import ConfigError, MissingDependencyError
 from agentvlm.eval.systems import Outcome, Task, answer_task
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from agentvlm.agent import Agent
 
-__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "make_executor", "run_one"]
+__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "make_executor", "run_one", "worker_threads"]
 
 EXECUTORS = ("local", "ray")
-_AGENTS: dict[str, Agent] = {}
+THREADS_ENV = "AGENTVLM_LLM_THREADS"
+_AGENTS: dict[tuple[str, str], Agent] = {}
 
 
 class Executor(Protocol):
@@ -35,23 +42,30 @@ class Executor(Protocol):
         ...
 
 
-def _agent(config_json: str) -> Agent:
-    """This process's agent for ``config_json``, built on first use."""
-    if config_json not in _AGENTS:
+def _agent(config_json: str, graph: str) -> Agent:
+    """This process's agent for ``config_json`` running ``graph``, built on first use."""
+    key = (config_json, graph)
+    if key not in _AGENTS:
         from agentvlm.agent import Agent
         from agentvlm.config import Config
 
-        _AGENTS[config_json] = Agent(Config.model_validate(json.loads(config_json)))
-    return _AGENTS[config_json]
+        _AGENTS[key] = Agent(Config.model_validate({**json.loads(config_json), "graph": graph}))
+    return _AGENTS[key]
 
 
 def run_one(config_json: str, task: Task) -> Outcome:
     """Run one task in whatever process this is (the unit of work every executor ships)."""
-    return answer_task(_agent(config_json), task)
+    return answer_task(_agent(config_json, task.system.graph), task)
 
 
-def _init_worker(config_json: str) -> None:
-    _agent(config_json)
+def worker_threads(workers: int) -> int:
+    """llama.cpp threads for each of ``workers`` processes: this machine's usable cores shared out."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(cores // max(workers, 1), 1)
+
+
+def _init_worker(threads: int) -> None:
+    os.environ.setdefault(THREADS_ENV, str(threads))  # the user's own setting, inherited, wins
 
 
 class LocalExecutor:
@@ -63,21 +77,31 @@ class LocalExecutor:
         self.workers = workers
         self.agent = agent
 
-    def run(self, config_json: str, tasks: list[Task]) -> Iterator[tuple[Task, Outcome]]:
-        if self.workers == 1 or len(tasks) <= 1:
-            agent = self.agent or _agent(config_json)
-            for task in tasks:
-                yield task, answer_task(agent, task)
-            return
+    def pool(self, size: int) -> ProcessPoolExecutor:
+        """``size`` spawned worker processes, each with its share of the cores for llama.cpp."""
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import ProcessPoolExecutor
 
-        pool = ProcessPoolExecutor(
-            max_workers=min(self.workers, len(tasks)),
+        return ProcessPoolExecutor(
+            max_workers=size,
             mp_context=multiprocessing.get_context("spawn"),  # llama.cpp threads do not survive fork
             initializer=_init_worker,
-            initargs=(config_json,),
+            initargs=(worker_threads(size),),
         )
+
+    def _local_agent(self, config_json: str, graph: str) -> Agent:
+        if self.agent is not None and self.agent.config.graph == graph:
+            return self.agent
+        return _agent(config_json, graph)
+
+    def run(self, config_json: str, tasks: list[Task]) -> Iterator[tuple[Task, Outcome]]:
+        if self.workers == 1 or len(tasks) <= 1:
+            for task in tasks:
+                yield task, answer_task(self._local_agent(config_json, task.system.graph), task)
+            return
+        from concurrent.futures import as_completed
+
+        pool = self.pool(min(self.workers, len(tasks)))
         try:
             futures = {pool.submit(run_one, config_json, task): task for task in tasks}
             for future in as_completed(futures):

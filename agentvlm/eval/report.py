@@ -1,10 +1,11 @@
-"""Summaries and Markdown tables of an evaluation: the graph beside each baseline, per dataset and category.
+"""Summaries and Markdown tables of an evaluation: every graph beside each baseline, per dataset and category.
 
 Plain accuracy counts each item once, with its options in the dataset's order. Circular
 accuracy (MMBench CircularEval) counts a multiple-choice item only if every rotation of
 its options was answered right, which removes the credit a model gets for always
 answering the same letter. Pair accuracy (MMVP) counts a ``pair_id`` group only if every
-item in it is right.
+item in it is right. ``form_ok`` is the share of answers of the form the item asks for
+(``agentvlm.eval.scoring.answer_has_form``), right or wrong.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from agentvlm.eval.dataset import EvalItem
 from agentvlm.eval.scoring import chance
+from agentvlm.eval.systems import BASELINES
 
 __all__ = ["render_report", "summarize"]
 
@@ -26,7 +28,10 @@ def _mean(values: Sequence[float]) -> float | None:
 
 def _stats(items: Sequence[EvalItem], rows: dict[tuple[str, int], dict[str, Any]], circular: bool) -> dict[str, Any]:
     firsts = [rows[(it.key, 0)] for it in items if (it.key, 0) in rows]
-    out: dict[str, Any] = {"n": len(firsts), "accuracy": _mean([float(r["correct"]) for r in firsts])}
+    out: dict[str, Any] = {
+        "n": len(firsts), "accuracy": _mean([float(r["correct"]) for r in firsts]),
+        "form_ok": _mean([float(r.get("form_ok", True)) for r in firsts]),
+    }
     mc = [it for it in items if it.answer_type == "multiple_choice_letter"]
     if circular and mc:
         full = [it for it in mc if all((it.key, r) in rows for r in range(len(it.choices)))]
@@ -51,47 +56,48 @@ def _chance(items: Sequence[EvalItem]) -> float | None:
 
 
 def summarize(
-    rows: Sequence[dict[str, Any]], items: Sequence[EvalItem], *, graph: str, models: dict[str, str],
-    circular: bool, complete: bool,
+    rows: Sequence[dict[str, Any]], items: Sequence[EvalItem], *, systems: Sequence[str], models: dict[str, str],
+    circular: bool, complete: bool, split: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The figures of a run: top-level keys describe the graph, ``systems`` every system compared."""
-    by_system: dict[str, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
+    """The figures of a run: top-level keys describe the first graph, ``systems`` every system compared.
+
+    ``systems`` are the names in report order, graphs first (the first is the main one), then baselines.
+    """
+    order = list(dict.fromkeys(systems))
+    by_system: dict[str, dict[tuple[str, int], dict[str, Any]]] = {name: {} for name in order}
     for r in rows:
-        by_system[r.get("baseline") or "graph"][(f"{r['dataset']}/{r['id']}", int(r["rotation"]))] = r
-    by_system.setdefault("graph", {})
-    systems: dict[str, Any] = {}
+        name = r.get("system") or r.get("baseline") or order[0]
+        by_system.setdefault(name, {})[(f"{r['dataset']}/{r['id']}", int(r["rotation"]))] = r
+    groups = {
+        "datasets": {ds: [it for it in items if it.dataset == ds] for ds in dict.fromkeys(it.dataset for it in items)},
+        "categories": {c: [it for it in items if it.category == c] for c in sorted({it.category for it in items})},
+    }
+    stats_of: dict[str, Any] = {}
     for name, mine in by_system.items():
         stats = _stats(items, mine, circular)
         asked = list(mine.values())
-        per_category: dict[str, Any] = {}
-        for cat in sorted({it.category for it in items}):
-            per_category[cat] = _stats([it for it in items if it.category == cat], mine, circular)
-        per_dataset = {ds: _stats([it for it in items if it.dataset == ds], mine, circular) for ds in dict.fromkeys(it.dataset for it in items)}
         stats.update(
             questions_asked=len(asked),
             errors=sum(1 for r in asked if r.get("error")),
             mean_seconds=_mean([r["seconds"] for r in asked]),
             mean_model_calls=_mean([r["model_calls"] for r in asked]),
             mean_tool_calls=_mean([r["tool_calls"] for r in asked]),
-            per_category=per_category,
-            per_dataset=per_dataset,
+            per_category={c: _stats(v, mine, circular) for c, v in groups["categories"].items()},
+            per_dataset={ds: _stats(v, mine, circular) for ds, v in groups["datasets"].items()},
         )
-        systems[name] = stats
-    groups = {
-        "datasets": {ds: [it for it in items if it.dataset == ds] for ds in dict.fromkeys(it.dataset for it in items)},
-        "categories": {c: [it for it in items if it.category == c] for c in sorted({it.category for it in items})},
-    }
-    graph_stats = systems["graph"]
+        stats_of[name] = stats
+    main = stats_of[order[0]]
     return {
-        "graph": graph, "models": models, "complete": complete, "circular": circular,
-        "n": len(items), "chance": _chance(items),
-        "accuracy": graph_stats["accuracy"], "circular_accuracy": graph_stats.get("circular_accuracy"),
-        "per_category": {c: s["accuracy"] for c, s in graph_stats["per_category"].items()},
-        "mean_seconds": graph_stats["mean_seconds"], "mean_model_calls": graph_stats["mean_model_calls"],
-        "mean_tool_calls": graph_stats["mean_tool_calls"],
+        "graph": order[0], "graphs": [s for s in order if s not in BASELINES],
+        "baselines": [s for s in order if s in BASELINES], "models": models, "complete": complete,
+        "circular": circular, "split": split, "n": len(items), "chance": _chance(items),
+        "accuracy": main["accuracy"], "circular_accuracy": main.get("circular_accuracy"), "form_ok": main["form_ok"],
+        "per_category": {c: s["accuracy"] for c, s in main["per_category"].items()},
+        "mean_seconds": main["mean_seconds"], "mean_model_calls": main["mean_model_calls"],
+        "mean_tool_calls": main["mean_tool_calls"],
         "chance_by": {kind: {k: _chance(v) for k, v in g.items()} for kind, g in groups.items()},
         "n_by": {kind: {k: len(v) for k, v in g.items()} for kind, g in groups.items()},
-        "systems": systems,
+        "systems": stats_of,
     }
 
 
@@ -99,65 +105,81 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}"
 
 
-def _table(summary: dict[str, Any], kind: str, key: str, title: str) -> list[str]:
+def _groups(summary: dict[str, Any]) -> list[tuple[str, str, str, int]]:
+    """The table's rows as (label, kind, name, n): all items, each dataset, each category.
+
+    A category holding exactly one dataset's items under the dataset's name is that row again, so it is left out.
+    """
+    n_by = summary["n_by"]
+    rows = [("all", "all", "all", summary["n"])]
+    rows += [(f"dataset {d}", "datasets", d, n) for d, n in n_by["datasets"].items()]
+    rows += [(f"category {c}", "categories", c, n) for c, n in n_by["categories"].items()
+             if n_by["datasets"].get(c) != n]
+    return rows
+
+
+def _table(summary: dict[str, Any]) -> list[str]:
     systems = summary["systems"]
-    names = ["graph", *[s for s in systems if s != "graph"]]
-    label = {s: summary["graph"] if s == "graph" else s for s in names}
+    names, baselines, main = list(systems), summary["baselines"], summary["graph"]
     circ = summary["circular"]
-    head = [title, "n", "chance"] + [label[s] for s in names]
-    head += [f"uplift vs {label[s]}" for s in names[1:]]
-    if circ:
-        head += [f"{label[s]} circular" for s in names]
+    head = ["items", "n", "chance", *names, *[f"uplift vs {b}" for b in baselines]]
+    head += [f"{s} circular" for s in names] if circ else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for group, n in summary["n_by"][kind].items():
-        stats = {s: systems[s][key].get(group, {}) for s in names}
-        answered = stats["graph"].get("n", 0)
-        cells = [group, str(n) if answered == n else f"{answered}/{n}", _pct(summary["chance_by"][kind][group])]
+    key = {"datasets": "per_dataset", "categories": "per_category"}
+    for label, kind, group, n in _groups(summary):
+        stats = {s: systems[s] if kind == "all" else systems[s][key[kind]].get(group, {}) for s in names}
+        chance_of = summary["chance"] if kind == "all" else summary["chance_by"][kind][group]
+        answered = stats[main].get("n", 0)
+        cells = [label, str(n) if answered == n else f"{answered}/{n}", _pct(chance_of)]
         cells += [_pct(stats[s].get("accuracy")) for s in names]
-        for s in names[1:]:
-            a, b = stats["graph"].get("accuracy"), stats[s].get("accuracy")
-            cells.append("–" if a is None or b is None else f"{100 * (a - b):+.1f}")
+        for b in baselines:
+            a, other = stats[main].get("accuracy"), stats[b].get("accuracy")
+            cells.append("–" if a is None or other is None else f"{100 * (a - other):+.1f}")
         if circ:
             cells += [_pct(stats[s].get("circular_accuracy")) for s in names]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
+def _split_line(split: dict[str, Any] | None) -> str:
+    if split is None:
+        return "Split: none, every item (pass --split dev or --split test)."
+    return f"Split: {split['name']}, before --limit: " + "; ".join(split["decided_by"]) + "."
+
+
 def render_report(summary: dict[str, Any]) -> str:
-    """``report.md``: accuracy per dataset and per category (percent), then cost per question asked."""
+    """``report.md``: accuracy (percent) per system for all items, each dataset and each category, then cost."""
     systems = summary["systems"]
-    g = systems["graph"]
+    names, baselines, main = list(systems), summary["baselines"], summary["graph"]
     models = ", ".join(f"{k} {v}" for k, v in summary["models"].items())
+    title = ", ".join(summary["graphs"]) + (f" beside {', '.join(baselines)}" if baselines else "")
+    accuracy = ", ".join(f"{s} {_pct(systems[s]['accuracy'])}%" for s in names)
     lines = [
-        f"# Evaluation of graph `{summary['graph']}`",
+        f"# Evaluation: {title}",
         "",
         (f"{summary['n']} items; models: {models}; circular: {'yes' if summary['circular'] else 'no'}"
          f"{'' if summary['complete'] else '; INCOMPLETE (rerun with the same --out to finish)'}."),
-        (f"Overall accuracy {_pct(g['accuracy'])}% (chance {_pct(summary['chance'])}%)"
-         + (f", circular {_pct(g.get('circular_accuracy'))}%" if summary["circular"] else "") + "."),
+        _split_line(summary.get("split")),
+        f"Accuracy: {accuracy}" + (f" (chance {_pct(summary['chance'])}%)." if summary["chance"] is not None else ".")
+        + (f" Uplift: {main} minus each baseline, in points." if baselines else ""),
         "",
-        "## Accuracy per dataset (%)",
+        "## Accuracy (%)",
         "",
-        *_table(summary, "datasets", "per_dataset", "dataset"),
+        *_table(summary),
         "",
-        "## Accuracy per category (%)",
+        "## Cost and answer form per question asked",
         "",
-        *_table(summary, "categories", "per_category", "category"),
-        "",
-        "## Cost per question asked",
-        "",
-        "| system | questions | seconds | model calls | tool calls | errors |",
-        "|---|---|---|---|---|---|",
+        "| system | questions | seconds | model calls | tool calls | right form % | errors |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, s in systems.items():
-        label = summary["graph"] if name == "graph" else name
         lines.append(
-            f"| {label} | {s['questions_asked']} | {s['mean_seconds'] or 0:.2f} | {s['mean_model_calls'] or 0:.2f} "
-            f"| {s['mean_tool_calls'] or 0:.2f} | {s['errors']} |"
+            f"| {name} | {s['questions_asked']} | {s['mean_seconds'] or 0:.2f} | {s['mean_model_calls'] or 0:.2f} "
+            f"| {s['mean_tool_calls'] or 0:.2f} | {_pct(s['form_ok'])} | {s['errors']} |"
         )
-    extra = [f"{summary['graph'] if n == 'graph' else n}: pair accuracy {_pct(s['pair_accuracy'])}% over {s['pairs']} pairs"
+    extra = [f"{n}: pair accuracy {_pct(s['pair_accuracy'])}% over {s['pairs']} pairs"
              for n, s in systems.items() if "pair_accuracy" in s]
-    extra += [f"{summary['graph'] if n == 'graph' else n}: ANLS {s['anls']:.3f}" for n, s in systems.items() if "anls" in s]
+    extra += [f"{n}: ANLS {s['anls']:.3f}" for n, s in systems.items() if "anls" in s]
     if extra:
         lines += ["", *extra]
     return "\n".join(lines) + "\n"

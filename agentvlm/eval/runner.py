@@ -15,11 +15,12 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentvlm.errors import ConfigError
+from agentvlm.errors import ConfigError, InputError
 from agentvlm.eval.dataset import EvalItem, load_dataset, rotate, select
 from agentvlm.eval.report import render_report, summarize
-from agentvlm.eval.scoring import score_answer
-from agentvlm.eval.systems import Outcome, System, Task, check_baselines
+from agentvlm.eval.scoring import answer_has_form, score_answer
+from agentvlm.eval.splits import SplitChoice, split_items
+from agentvlm.eval.systems import Outcome, System, Task, check_baselines, make_systems
 
 if TYPE_CHECKING:
     from agentvlm.config import Config
@@ -64,19 +65,22 @@ def read_predictions(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _row_key(row: dict[str, Any]) -> tuple[str, str, int]:
-    return (f"{row['dataset']}/{row['id']}", row.get("baseline") or "graph", int(row.get("rotation", 0)))
+def _row_key(row: dict[str, Any], legacy: str | None) -> tuple[str, str | None, int]:
+    """A row's task key; rows written before ``system`` existed belong to ``legacy`` (their run's one graph)."""
+    system = row.get("system") or row.get("baseline") or legacy
+    return (f"{row['dataset']}/{row['id']}", system, int(row.get("rotation", 0)))
 
 
 def _row(task: Task, outcome: Outcome) -> dict[str, Any]:
-    item = task.item
+    item, system = task.item, task.system
     gold: str | list[str] = rotate(item, task.rotation)[1] if item.choices else item.answer
     verdict = score_answer(outcome.prediction, gold, item.answer_type, choices=task.choices)
     return {
-        "id": item.id, "dataset": item.dataset, "category": item.category,
-        "baseline": None if task.system == "graph" else task.system, "rotation": task.rotation,
+        "id": item.id, "dataset": item.dataset, "category": item.category, "system": system.name,
+        "baseline": None if system.kind == "graph" else system.name, "rotation": task.rotation,
         "prediction": outcome.prediction, "parsed": verdict.parsed, "answer": gold,
-        "correct": verdict.correct, "score": round(verdict.score, 4), "seconds": outcome.seconds,
+        "correct": verdict.correct, "score": round(verdict.score, 4),
+        "form_ok": answer_has_form(outcome.prediction, item, choices=task.choices), "seconds": outcome.seconds,
         "model_calls": outcome.model_calls, "tool_calls": outcome.tool_calls, "error": outcome.error,
     }
 
@@ -86,15 +90,27 @@ def _rescore(task: Task, row: dict[str, Any]) -> dict[str, Any]:
     return _row(task, outcome)
 
 
-def _settings(config: Config, datasets: Sequence[Path]) -> dict[str, Any]:
-    dump = config.model_dump(mode="json", exclude={"cache", "cache_dir"})
-    return {"datasets": [str(Path(d).resolve()) for d in datasets], "config": dump}
+def _settings(config: Config, datasets: Sequence[Path], graphs: Sequence[str]) -> dict[str, Any]:
+    # The graph is per system, not a setting: a rerun may add graphs beside the stored answers.
+    dump = config.model_dump(mode="json", exclude={"cache", "cache_dir", "graph"})
+    return {"datasets": [str(Path(d).resolve()) for d in datasets], "config": dump, "graphs": list(graphs)}
 
 
-def _check_settings(out: Path, settings: dict[str, Any]) -> None:
+def _check_settings(out: Path, settings: dict[str, Any]) -> str | None:
+    """Refuse a folder that holds another configuration's run, then record this one.
+
+    Returns the graph of a run written before several graphs were possible (its rows name
+    no system), so its answers can be reused under that graph's name.
+    """
     path = out / SETTINGS
+    legacy: str | None = None
+    graphs = list(settings["graphs"])
     if path.exists():
-        old, new = json.loads(path.read_text()).get("config", {}), settings["config"]
+        stored = json.loads(path.read_text())
+        old, new = dict(stored.get("config", {})), settings["config"]
+        if "graphs" not in stored:
+            legacy = old.get("graph")
+        old.pop("graph", None)
         # A key that only one side has and that is unset there (a newer agentvlm's option) is no change.
         changed = sorted(
             k for k in {*old, *new}
@@ -105,8 +121,23 @@ def _check_settings(out: Path, settings: dict[str, Any]) -> None:
                 f"{out} holds a run with other settings ({', '.join(changed)} differ); "
                 "pass a new --out folder, or the same settings to resume it"
             )
-    else:
-        path.write_text(json.dumps(settings, indent=2) + "\n")
+        graphs = list(dict.fromkeys([*stored.get("graphs", [legacy] if legacy else []), *graphs]))
+    path.write_text(json.dumps({**settings, "graphs": graphs}, indent=2) + "\n")
+    return legacy
+
+
+def _load(paths: Sequence[Path], split: str | None, limit: int | None) -> tuple[list[list[EvalItem]], list[SplitChoice]]:
+    """Each dataset's items: validated, then the split, then ``limit``."""
+    per_dataset, choices = [], []
+    for p in paths:
+        items = load_dataset(p)
+        if split is not None:
+            items, choice = split_items(p, items, split)
+            choices.append(choice)
+        per_dataset.append(select(items, limit) if items else [])
+    if split is not None and not any(per_dataset):
+        raise InputError(f"no items in the {split} split of {', '.join(map(str, paths))}; " + "; ".join(c.describe() for c in choices))
+    return per_dataset, choices
 
 
 def run_eval(
@@ -114,40 +145,48 @@ def run_eval(
     config: Config,
     *,
     out: str | os.PathLike[str],
+    graphs: Sequence[str] = (),
     baselines: Sequence[str] = (),
+    split: str | None = None,
     limit: int | None = None,
     circular: bool = False,
     executor: Executor | None = None,
     on_result: OnResult | None = None,
 ) -> EvalRun:
-    """Evaluate ``config``'s graph (and ``baselines``) on ``datasets`` into the folder ``out``.
+    """Evaluate ``graphs`` (default: ``config``'s graph) and ``baselines`` side by side into the folder ``out``.
 
     Example:
         >>> from agentvlm.config import Config
-        >>> run = run_eval(["questions.jsonl"], Config(), out="runs/x", baselines=["blind"])  # doctest: +SKIP
-        >>> run.summary["accuracy"], run.summary["systems"]["blind"]["accuracy"]  # doctest: +SKIP
+        >>> run = run_eval(["questions.jsonl"], Config(), out="runs/x", graphs=["prism", "moai"],
+        ...                baselines=["blind"], split="test")  # doctest: +SKIP
+        >>> run.summary["systems"]["moai"]["accuracy"], run.summary["systems"]["blind"]["form_ok"]  # doctest: +SKIP
 
     Raises:
-        InputError: A dataset that is missing or malformed (before any model loads).
-        ConfigError: An unknown or unavailable baseline, or ``out`` holding another run's settings.
+        InputError: A dataset that is missing or malformed, or items of no known split (before any model loads).
+        ConfigError: An unknown graph or baseline, or ``out`` holding another run's settings.
     """
     from agentvlm.eval.executors import LocalExecutor
 
     check_baselines(list(baselines), config)
+    graph_list = list(dict.fromkeys(graphs or [config.graph]))
+    systems = make_systems(graph_list, list(baselines))
     paths = [Path(d) for d in datasets]
-    per_dataset = [select(load_dataset(p), limit) for p in paths]
+    per_dataset, split_choices = _load(paths, split, limit)
     # Datasets interleaved, so a run stopped early still has a share of each.
     items = [it for row in zip_longest(*per_dataset) for it in row if it is not None]
-    systems: list[System] = ["graph", *dict.fromkeys(baselines)]  # type: ignore[list-item]
     tasks = plan_tasks(items, systems, circular=circular)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    _check_settings(folder, _settings(config, paths))
+    legacy_graph = _check_settings(folder, _settings(config, paths, graph_list))
+    legacy = next((s.name for s in systems if s.kind == "graph" and s.graph == legacy_graph), None)
     pred_path = folder / PREDICTIONS
-    wanted = {t.key for t in tasks}
     by_key = {t.key: t for t in tasks}
     # Stored answers are rescored, so a scoring fix applies to a finished run without asking again.
-    done = {_row_key(r): _rescore(by_key[_row_key(r)], r) for r in read_predictions(pred_path) if _row_key(r) in wanted}
+    done = {
+        key: _rescore(by_key[key], r)
+        for r in read_predictions(pred_path)
+        if (key := _row_key(r, legacy)) in by_key
+    }
     pending = [t for t in tasks if t.key not in done]
     rows = list(done.values())
     ran = 0
@@ -166,11 +205,20 @@ def run_eval(
                     if on_result is not None:
                         on_result(row, len(rows), len(tasks))
     finally:
-        summary = summarize(rows, items, graph=config.graph, models=_models(config), circular=circular,
-                            complete=len(rows) == len(tasks))
+        summary = summarize(
+            rows, items, systems=[s.name for s in systems], models=_models(config), circular=circular,
+            complete=len(rows) == len(tasks), split=_split_summary(split, split_choices),
+        )
         (folder / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
         (folder / REPORT).write_text(render_report(summary))
     return EvalRun(out=folder, summary=summary, ran=ran, reused=len(done), rows=rows)
+
+
+def _split_summary(split: str | None, choices: Sequence[SplitChoice]) -> dict[str, Any] | None:
+    if split is None:
+        return None
+    return {"name": split, "datasets": {c.dataset: c.model_dump(exclude={"dataset", "split"}) for c in choices},
+            "decided_by": [c.describe() for c in choices]}
 
 
 def _models(config: Config) -> dict[str, str]:

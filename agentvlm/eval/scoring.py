@@ -7,6 +7,10 @@
   so "3 people" and "three" both match "3".
 - ``ocr``: exact normalized match for ``correct``; ANLS (average normalized Levenshtein
   similarity, threshold 0.5) as the graded ``score``.
+
+``answer_has_form`` asks a separate question, right or wrong: is the prediction an answer of
+the kind the item asks for (a letter, yes/no, a count, a colour...)? This module loads no
+LangGraph and no model, so scoring a finished run is cheap.
 """
 
 from __future__ import annotations
@@ -16,9 +20,21 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from agentvlm.graph.nodes import choice_letter
+from agentvlm.eval.dataset import EvalItem
+from agentvlm.perception.candidates import NOT_FOUND
+from agentvlm.question.letters import option_letter
 
-__all__ = ["Score", "anls", "chance", "mc_letter", "normalize", "parse_number", "score_answer", "true_false"]
+__all__ = [
+    "Score",
+    "anls",
+    "answer_has_form",
+    "chance",
+    "mc_letter",
+    "normalize",
+    "parse_number",
+    "score_answer",
+    "true_false",
+]
 
 LETTERS = "ABCDEFGH"
 _NUMBER_WORDS = {w: i for i, w in enumerate((
@@ -79,7 +95,7 @@ def mc_letter(prediction: str, choices: Sequence[str]) -> str | None:
     if len(named) == 1:
         return letters[named[0]]
     # The answer node's letter rules, without its substring match of option text ("cannot" names "no").
-    return choice_letter(text, [""] * len(choices))
+    return option_letter(text, [""] * len(choices))
 
 
 def true_false(prediction: str) -> str | None:
@@ -146,3 +162,130 @@ def chance(answer_type: str, choices: Sequence[str] = ()) -> float | None:
     if answer_type == "true_false":
         return 0.5
     return None
+
+
+_YES_NO = {"yes", "no", "true", "false"}
+_BARE_SCORE = re.compile(r"[01]?\.\d+")
+_LETTER_FORM = re.compile(r"[\s(\[]*([A-Ha-h])[\s)\].:]*(?:\s+(.*))?", re.DOTALL)
+_CURRENCY = r"(?:[$€£¥₹]|usd|eur|gbp|us\$)"
+_NUMBER_FORM = re.compile(
+    rf"{_CURRENCY}?\s*[-+]?(?:\d{{1,3}}(?:,\d{{3}})+|\d+)?(?:\.\d+)?\s*"
+    rf"(?:%|{_CURRENCY}|[a-zµ°²³/]+(?:\s*(?:per|/)\s*[a-z]+)?)?"
+)
+_COLOUR_QUESTION = re.compile(r"\bcolou?rs?\b|\bwhat colou?r\b|\bhue\b", re.IGNORECASE)
+_COLOURS = frozenset({
+    "red", "orange", "yellow", "green", "blue", "purple", "violet", "pink", "brown", "black",
+    "white", "gray", "grey", "silver", "gold", "golden", "beige", "tan", "maroon", "navy",
+    "teal", "turquoise", "cyan", "magenta", "cream", "ivory", "khaki", "olive", "lime",
+    "indigo", "crimson", "burgundy", "lavender", "peach", "coral", "bronze", "copper",
+    "reddish", "orangish", "yellowish", "greenish", "bluish", "purplish", "pinkish",
+    "brownish", "blackish", "whitish", "greyish", "grayish",
+})  # fmt: skip
+_COLOUR_MODIFIERS = frozenset({"light", "dark", "bright", "pale", "deep", "and", "or"})
+_POSITIONS = frozenset({
+    "top", "bottom", "left", "right", "center", "centre", "middle", "upper", "lower", "corner",
+    "topleft", "topright", "bottomleft", "bottomright",
+})  # fmt: skip
+_POSITION_FILLERS = frozenset({
+    "the", "a", "at", "in", "on", "of", "to", "toward", "towards", "near", "side", "part",
+    "area", "edge", "half", "hand", "image", "picture", "photo", "frame", "corner", "and",
+})  # fmt: skip
+_SHORT_PHRASE_WORDS = 4
+_OPTION_PHRASE_WORDS = 6
+
+
+def _is_count(plain: str) -> bool:
+    words = plain.split()
+    if not 1 <= len(words) <= 2 or not (words[0].isdigit() or words[0] in _NUMBER_WORDS):
+        return False
+    unit = words[1] if len(words) == 2 else None
+    return unit is None or (unit.isalpha() and unit not in _NUMBER_WORDS and unit not in _YES_NO)
+
+
+def _is_number(said: str) -> bool:
+    text = said.strip().lower().rstrip(".").strip()
+    words = text.split()
+    if words and words[0] in _NUMBER_WORDS:  # "two", "two dollars"
+        return len(words) <= 2 and all(w.isalpha() for w in words)
+    return bool(re.search(r"\d", text)) and _NUMBER_FORM.fullmatch(text) is not None
+
+
+def _names_one_option(plain: str, item: EvalItem) -> bool:
+    said = normalize(plain)
+    words = set(said.split())
+    if words & _YES_NO or not said:
+        return False
+    if said in {normalize(a) for a in item.answers}:
+        return True
+    if not item.options:
+        return len(said.split()) <= _SHORT_PHRASE_WORDS and " or " not in f" {said} "
+    options = [normalize(o) for o in item.options]
+    named = [o for o in options if o and re.search(rf"(?<!\w){re.escape(o)}(?!\w)", said)]
+    named = [o for o in named if not any(o != other and o in other for other in named)]
+    return len(set(named)) == 1 and len(said.split()) <= _OPTION_PHRASE_WORDS
+
+
+def _is_colour(plain: str) -> bool:
+    words = plain.split()
+    return bool(words) and any(w in _COLOURS for w in words) and all(w in _COLOURS or w in _COLOUR_MODIFIERS for w in words)
+
+
+def _is_image_position(plain: str) -> bool:
+    words = plain.split()
+    return any(w in _POSITIONS for w in words) and all(w in _POSITIONS or w in _POSITION_FILLERS for w in words)
+
+
+def answer_has_form(prediction: str, item: EvalItem, *, choices: Sequence[str] | None = None) -> bool:
+    """Whether ``prediction`` is an answer of the form ``item`` asks for, right or wrong.
+
+    Conservative: only forms that are plainly wrong fail, and items with no rule below pass
+    any non-empty answer. Rules, first match:
+
+    - empty: never.
+    - ``true_false`` items and the categories ``yes_no``, ``alternative``, ``compare``: never a
+      bare score ("0.91") nor "not found in the image".
+    - ``multiple_choice_letter``: a letter among the choices ("B", "(b)", "B."), optionally
+      followed by that option's own text ("(B) no").
+    - ``true_false`` or category ``yes_no``: exactly yes, no, true or false.
+    - category ``count``: an integer (digits or a number word) and at most one unit noun ("3 people").
+    - category ``number``: a number, with an optional currency or unit ("$3.50", "12 %", "3.5 km").
+    - categories ``alternative`` and ``compare``: one gold answer; else, with ``options``,
+      a short phrase (up to 6 words) naming exactly one option; without, one short phrase
+      (up to 4 words, no "or"); never with yes/no.
+    - category ``attribute`` asked about colour: colour words ("dark red", "red and white").
+    - category ``place``: not an image position ("top-left", "at the center of the image").
+
+    Example:
+        >>> item = EvalItem(id="1", dataset="d", question="How many dogs?", images=["x.jpg"], answer="2",
+        ...                 answer_type="short_answer", category="count")
+        >>> answer_has_form("3 dogs", item), answer_has_form("There are 3 dogs.", item)
+        (True, False)
+    """
+    said = prediction.strip()
+    if not said:
+        return False
+    plain = _plain(said)
+    category = item.category.strip().lower()
+    asks_one_of = item.answer_type == "true_false" or category in ("yes_no", "alternative", "compare")
+    if asks_one_of and (_BARE_SCORE.fullmatch(said) or NOT_FOUND in plain):
+        return False
+    if item.answer_type == "multiple_choice_letter":
+        options = list(choices if choices is not None else item.choices)
+        m = _LETTER_FORM.fullmatch(said)
+        if m is None or m.group(1).upper() not in LETTERS[: len(options)]:
+            return False
+        rest = _plain(m.group(2) or "")
+        return not rest or rest == _plain(options[LETTERS.index(m.group(1).upper())])
+    if item.answer_type == "true_false" or category == "yes_no":
+        return plain in _YES_NO
+    if category == "count":
+        return _is_count(plain)
+    if category == "number":
+        return _is_number(said)
+    if category in ("alternative", "compare"):
+        return _names_one_option(plain, item)
+    if category == "attribute" and _COLOUR_QUESTION.search(item.question):
+        return _is_colour(plain)
+    if category == "place":
+        return not _is_image_position(plain)
+    return True

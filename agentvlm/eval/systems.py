@@ -1,7 +1,7 @@
-"""The systems an evaluation compares, each answering one task: the graph, and the baselines.
+"""The systems an evaluation compares, each answering one task: one or more graphs, and the baselines.
 
-- ``graph``: ``Agent.ask`` with the configured graph.
-- ``blind``: the reasoning LLM with the graph's own reason and answer nodes, but empty
+- a graph (kind ``graph``): ``Agent.ask`` with that graph, named after it (``prism``, ``moai``...).
+- ``blind``: the reasoning LLM with the first graph's own reason and answer nodes, but empty
   evidence and no image: what the question and options alone are worth to the same model,
   with the same grounded letter choice.
 - ``vlm``: the configured perception VLM answers directly (``VisionModel.describe``).
@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from agentvlm.errors import AgentVLMError, ConfigError
 from agentvlm.eval.dataset import EvalItem, rotate
@@ -21,10 +21,45 @@ if TYPE_CHECKING:
     from agentvlm.agent import Agent
     from agentvlm.config import Config
 
-__all__ = ["BASELINES", "Outcome", "System", "Task", "answer_task", "check_baselines"]
+__all__ = ["BASELINES", "Outcome", "System", "SystemKind", "Task", "answer_task", "check_baselines", "make_systems"]
 
-System = Literal["graph", "blind", "vlm"]
+SystemKind = Literal["graph", "blind", "vlm"]
 BASELINES: tuple[str, ...] = ("blind", "vlm")
+
+
+@dataclass(frozen=True)
+class System:
+    """One column of the comparison: its ``name`` in predictions and reports, and the graph its agent runs.
+
+    A baseline borrows the first graph's agent (its models, and for ``blind`` its reason node).
+    """
+
+    name: str
+    kind: SystemKind = "graph"
+    graph: str = "prism"
+
+
+def make_systems(graphs: list[str], baselines: list[str]) -> list[System]:
+    """The graphs (built-in names or YAML files, validated before any model loads), then the baselines.
+
+    Raises:
+        ConfigError: An unknown or invalid graph, two graphs of one name, or a graph named like a baseline.
+    """
+    from agentvlm.graph.spec import load_graph_spec
+
+    if not graphs:
+        raise ConfigError("give at least one --graph (a built-in graph name or a graph YAML file)")
+    systems: list[System] = []
+    for graph in dict.fromkeys(graphs):
+        name = load_graph_spec(graph)[0].name
+        if name in BASELINES:
+            raise ConfigError(f"the graph {graph} is named '{name}' like a baseline; give it another name: in its YAML")
+        clash = next((s.graph for s in systems if s.name == name), None)
+        if clash is not None:
+            raise ConfigError(f"the graphs {clash} and {graph} are both named '{name}'; give each its own name: in its YAML")
+        systems.append(System(name, "graph", graph))
+    kinds = [cast(SystemKind, b) for b in dict.fromkeys(baselines)]  # checked by check_baselines
+    return systems + [System(kind, kind, graphs[0]) for kind in kinds]
 
 
 @dataclass(frozen=True)
@@ -32,12 +67,12 @@ class Task:
     """One question to ask: an item, under one system, with its options rotated ``rotation`` times."""
 
     item: EvalItem
-    system: System = "graph"
+    system: System = System("prism")
     rotation: int = 0
 
     @property
     def key(self) -> tuple[str, str, int]:
-        return (self.item.key, self.system, self.rotation)
+        return (self.item.key, self.system.name, self.rotation)
 
     @property
     def choices(self) -> list[str]:
@@ -70,10 +105,10 @@ def answer_task(agent: Agent, task: Task) -> Outcome:
     item, choices = task.item, task.choices
     start = time.perf_counter()
     try:
-        if task.system == "graph":
+        if task.system.kind == "graph":
             answer = agent.ask(item.images, item.question, choices=choices or None)
             text, model_calls, tool_calls = answer.text, answer.model_calls, answer.tool_calls
-        elif task.system == "blind":
+        elif task.system.kind == "blind":
             text, model_calls, tool_calls = _blind(agent, item.question, choices)
         else:
             text, model_calls, tool_calls = _vlm(agent, item, choices)

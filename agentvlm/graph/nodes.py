@@ -24,7 +24,7 @@ from agentvlm.question.vocabulary import canonical, labels_in
 from agentvlm.prompts import render
 from agentvlm.question import FORMS, Question, Target, accept_form, analyze
 from agentvlm.question.forms import conform
-from agentvlm.question.letters import option_letter
+from agentvlm.question.letters import option_letter as choice_letter
 from agentvlm.tools import ToolKind
 from agentvlm.types import Box, Evidence
 
@@ -406,8 +406,3 @@ def make_route(services: Services, *, zoom_min_side: int = 1200) -> NodeFn:
 def by_route(state: GraphState) -> str:
     """Router: the branch ``route`` chose."""
     return str(state.get("route") or "reason")
-
-
-def choice_letter(text: str, choices: Sequence[str]) -> str | None:
-    """The option letter ``text`` names (``agentvlm.question.letters.option_letter``)."""
-    return option_letter(text, choices)

@@ -1,4 +1,8 @@
-"""The option letter a reply names: one parser for the graphs and the scorer."""
+"""Which option letter a reply names: "B", "(b)", "Answer: A", or one option's own text.
+
+The article "a" is not option A: "a cat is on the right" names no letter (with choices
+[left, right] it names the option "right", B), while "A is closer" and "it is a" do.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +12,45 @@ from collections.abc import Sequence
 __all__ = ["LETTERS", "option_letter"]
 
 LETTERS = "ABCDEFGH"
+# A letter stands alone: after the start, a space, "(", "[" or ":", and before the end, a space or ).]:,
+_ALONE = r"(?<![^\s(\[:])([{letters}])(?![^\s).\]:,])"
+# After "A", these words make it the option's name ("A is closer"); any other word makes it the article.
+_AFTER_LETTER = frozenset({
+    "is", "was", "seems", "looks", "appears", "because", "since", "as", "and", "or", "would",
+    "should", "must", "could", "might", "will", "has", "fits", "wins",
+})  # fmt: skip
+_EXPLICIT = re.compile(r"\b(?:answer|option|choice)\s*(?:is\s*)?:?\s*\(?$", re.IGNORECASE)
+
+
+def _is_article(text: str, m: re.Match[str]) -> bool:
+    if m.group(1) not in "aA" or text[m.start() - 1 : m.start()] == "(":
+        return False
+    word = re.match(r"\s+([A-Za-z]+)", text[m.end() :])
+    return word is not None and word.group(1).lower() not in _AFTER_LETTER
 
 
 def option_letter(text: str, choices: Sequence[str]) -> str | None:
-    """The option letter ``text`` names ("B", "(b)", "Answer: B", or one option's text), else ``None``.
+    """The option letter ``text`` names, else ``None``.
 
-    A reply that starts with the article "a" names option A only when it is the letter
-    alone or marked as one ("A.", "(A)"), not in "a cat is on the right".
+    A letter wins when the reply is only the letter, puts it in parentheses, starts with it
+    or says "answer/option/choice (is)" before it; otherwise the one option whose text the
+    reply contains, otherwise any standalone letter.
 
     Example:
-        >>> option_letter("(B)", ["yes", "no"]), option_letter("a cat is on the right", ["left", "right"])
+        >>> option_letter("The answer is (B).", ["left", "right"]), option_letter("a cat is on the right", ["left", "right"])
         ('B', 'B')
     """
-    t = text.strip()
+    said = text.strip()
     letters = LETTERS[: len(choices)]
-    marked = re.search(rf"(?:^|[\s(\[:])\(?([{letters}])(?:\)|\.|:|\]|,|$)(?:\s|$)", t)
-    if re.fullmatch(rf"\(?([{letters}{letters.lower()}])\)?[.:]?", t):
-        return t.strip("().:").upper()
-    if marked:
-        return marked.group(1).upper()
-    m = re.search(rf"\b(?:answer|option|choice)\s*(?:is)?\s*:?\s*\(?([{letters}{letters.lower()}])\b", t, re.IGNORECASE)
-    if m:
+    if not letters:
+        return None
+    pattern = _ALONE.format(letters=letters + letters.lower())
+    m = next((m for m in re.finditer(pattern, said) if not _is_article(said, m)), None)
+    if m and (
+        len(said) <= 3 or m.start() == 0 or said[m.start() - 1] == "(" or _EXPLICIT.search(said[: m.start()])
+    ):
         return m.group(1).upper()
-    low = t.lower()
-    named = [letters[i] for i, c in enumerate(choices) if c.strip() and re.search(rf"\b{re.escape(c.strip().lower())}\b", low)]
-    return named[0] if len(named) == 1 else None
+    named = [letters[i] for i, c in enumerate(choices) if c.strip() and c.strip().lower() in said.lower()]
+    if len(named) == 1:
+        return named[0]
+    return m.group(1).upper() if m else None
