@@ -304,10 +304,13 @@ def make_reason(services: Services, *, max_tokens: int = 64, grounded: bool = Tr
     def reason(state: GraphState, rec: Recorder) -> dict[str, Any]:
         choices = state.get("choices") or []
         analysis = understood(state)
-        candidates = answer_candidates(analysis, state.get("evidence", [])) if grounded else None
+        candidates = answer_candidates(analysis, state.get("evidence", []), images=state["images"]) if grounded else None
         if candidates and len(candidates) == 1:
             rec.note(f"the evidence leaves one answer: {candidates[0]!r} (no model call)")
-            return {"draft": candidates[0], "basis": "evidence"}
+            unseen = [t.noun for t in analysis.unseen]
+            if unseen:
+                rec.note(f"no tool can see {', '.join(unseen)}: the answer is a guess")
+            return {"draft": candidates[0], "basis": "guess" if unseen else "evidence"}
         prompt = render(
             "reason", question=state["question"], choices=choices, evidence=state.get("context", ""), history=state.get("history", [])[-3:]
         )
@@ -358,7 +361,7 @@ def make_answer(services: Services) -> NodeFn:
             rec.note("the reasoning model gave no usable answer")
             return {"answer": "I could not answer: the reasoning model returned no usable output (see the trace).", "basis": "guess"}
         evidence = state.get("evidence", [])
-        fallback = next(iter(answer_candidates(analysis, evidence) or []), None)
+        fallback = next(iter(answer_candidates(analysis, evidence, images=state["images"]) or []), None)
         out = conform(analysis, draft, fallback=fallback)
         if not out.fits:
             said = f" {draft!r}" if draft else " nothing"

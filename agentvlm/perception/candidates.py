@@ -17,7 +17,7 @@ from agentvlm.question.vocabulary import canonical
 from agentvlm.question import Question
 from agentvlm.question.forms import COLOR_WORDS, NOT_FOUND
 from agentvlm.question.letters import LETTERS
-from agentvlm.types import Evidence
+from agentvlm.types import Evidence, ImageRef
 
 __all__ = ["NOT_FOUND", "answer_candidates"]
 
@@ -27,7 +27,7 @@ def _label(ev: Evidence) -> str:
     return canonical(name) or name.strip().lower()
 
 
-def answer_candidates(question: Question, evidence: Sequence[Evidence]) -> list[str] | None:
+def answer_candidates(question: Question, evidence: Sequence[Evidence], *, images: Sequence[ImageRef] = ()) -> list[str] | None:
     """Candidate answers for ``question``, most likely first; ``None`` when free text fits better.
 
     Example:
@@ -69,12 +69,25 @@ def answer_candidates(question: Question, evidence: Sequence[Evidence]) -> list[
     if form == "place":
         return scene_candidates(evidence) or None
     if form == "attribute" and question.attribute == "color":
-        return sorted(set(COLOR_WORDS.values()))
+        return _colours(question, objects, images) or sorted(set(COLOR_WORDS.values()))
     if form == "identify" and not question.needs_knowledge:
         seen = [_label(e) for e in sorted(objects, key=lambda e: -(e.score or 0)) if (e.score or 1.0) >= SURE_SCORE]
         others = [s for s in dict.fromkeys(seen) if s not in wanted]
         return others or None
     return None
+
+
+def _colours(question: Question, objects: list[Evidence], images: Sequence[ImageRef]) -> list[str]:
+    """Colours measured on the named objects' pixels; for a thing no detector sees (a saucer), on the
+    objects that were seen: the best guess there is, and the answer says it is a guess."""
+    if not images:
+        return []
+    from agentvlm.perception.colors import dominant_color
+
+    named = [e for e in objects if _label(e) in question.labels] if question.labels else []
+    pool = named or ([e for e in objects if (e.score or 1.0) >= SURE_SCORE] if question.unseen else [])
+    ranked = sorted(pool, key=lambda e: -(e.score or 0.0))[:3]
+    return list(dict.fromkeys(c for e in ranked if (c := dominant_color(e, list(images)))))
 
 
 def _text_blocks(lines: list[Evidence]) -> list[str]:

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from agentvlm.question.vocabulary import canonical
 from agentvlm.types import Evidence
 
-__all__ = ["PLACES_BY_CLASS", "PLACES_BY_WORD", "scene_candidates"]
+__all__ = ["CLOSE", "PLACES_BY_CLASS", "PLACES_BY_WORD", "scene_candidates"]
+
+CLOSE = 0.5  # places with more than this share of the leader's votes stay candidates; the rest are outvoted
 
 PLACES_BY_CLASS: dict[str, tuple[str, ...]] = {
     "car": ("a street",), "bus": ("a street", "a bus stop"), "truck": ("a street",), "motorcycle": ("a street",),
@@ -57,8 +59,8 @@ def scene_candidates(evidence: Sequence[Evidence], *, limit: int = 4) -> list[st
     Example:
         >>> from agentvlm.types import Box
         >>> bus = Evidence(tool="t", kind="object", label="bus", score=0.9, box=Box(x1=0, y1=0, x2=1, y2=1))
-        >>> scene_candidates([bus])
-        ['a street', 'a bus stop']
+        >>> scene_candidates([bus])  # a bus votes for a street first, a bus stop second (half a vote)
+        ['a street']
     """
     votes: dict[str, float] = defaultdict(float)
     for ev in evidence:
@@ -71,4 +73,4 @@ def scene_candidates(evidence: Sequence[Evidence], *, limit: int = 4) -> list[st
                 if word in PLACES_BY_WORD:
                     votes[PLACES_BY_WORD[word]] += 1.5 * (ev.score if ev.score is not None else 0.5)
     ranked = sorted(votes, key=lambda p: -votes[p])
-    return ranked[:limit]
+    return [p for p in ranked if votes[p] > CLOSE * votes[ranked[0]]][:limit]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from agentvlm.perception.facts import position_words
 from agentvlm.question.vocabulary import canonical, labels_in
-from agentvlm.programs.colors import color_name, dominant_color
+from agentvlm.perception.colors import color_name, dominant_color
 from agentvlm.programs.language import Program
 from agentvlm.types import Box, Evidence, ImageRef
 

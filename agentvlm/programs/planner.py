@@ -19,7 +19,7 @@ from typing import Literal
 from agentvlm.errors import ModelError
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.models import Message, structured
-from agentvlm.programs.colors import COLOR_NAMES, color_name
+from agentvlm.perception.colors import COLOR_NAMES, color_name
 from agentvlm.programs.executor import resolve
 from agentvlm.programs.language import Program
 from agentvlm.prompts import render

@@ -284,7 +284,7 @@ _TEXT_CUES = re.compile(
     r"\b(?:say|says|said|saying|read|reads|written|write|writing|text|word|words|letters?|brand|logo|title|named?|"
     r"called|numbers?|digits?|spell|spelled|caption|headline|prices?|cost|costs|menu|opens?|opening|closes?|closing|"
     r"hours|what time|schedule|timetable|date|year|website|phone|address|licen[cs]e|route|according to|"
-    r"how much|total|equation|sum)\b",
+    r"how much|total|equation|sum|cheap\w*|expensive|pricier|costl\w*|afford\w*)\b",
     re.IGNORECASE,
 )
 _NUMBER_WORDS = {
@@ -592,7 +592,7 @@ def analyze(text: str, choices: Sequence[str] = ()) -> Question:
     cues = _TEXT_CUES.search(re.sub(r"\b(?:the\s+)?number\s+of\b", " ", text, flags=re.IGNORECASE))
     if form in ("read", "number") or bearing or re.search(r"[\"“][^\"”]+[\"”]", q) or cues:
         text_need: TextNeed = "needed"
-    elif form in ("count", "position", "compare") or (form in ("yes_no", "attribute") and targets and all(t.label for t in targets)):
+    elif targets and all(t.label for t in targets) and form in ("count", "position", "compare", "yes_no", "attribute"):
         text_need = "irrelevant"
     else:
         text_need = "maybe"
