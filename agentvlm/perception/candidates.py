@@ -12,14 +12,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agentvlm.perception.facts import SURE_SCORE, position_words
-from agentvlm.perception.scenes import scene_candidates
+from agentvlm.perception.scenes import PLACES, scene_candidates
 from agentvlm.question.vocabulary import canonical
 from agentvlm.question import Question
 from agentvlm.question.forms import COLOR_WORDS, NOT_FOUND
 from agentvlm.question.letters import LETTERS
 from agentvlm.types import Evidence, ImageRef
 
-__all__ = ["NOT_FOUND", "answer_candidates"]
+__all__ = ["ATTRIBUTE_WORDS", "NOT_FOUND", "answer_candidates"]
+
+# The words an answer about an attribute is made of, so a small model chooses one instead of writing prose.
+ATTRIBUTE_WORDS: dict[str, tuple[str, ...]] = {
+    "material": ("wood", "metal", "plastic", "glass", "stone", "brick", "concrete", "fabric", "paper", "leather", "ceramic"),
+    "shape": ("round", "square", "rectangular", "triangular", "oval", "octagonal", "circular"),
+    "size": ("small", "medium", "large"),
+}
 
 
 def _label(ev: Evidence) -> str:
@@ -67,9 +74,11 @@ def answer_candidates(question: Question, evidence: Sequence[Evidence], *, image
         ]
         return list(dict.fromkeys([*places, NOT_FOUND]))
     if form == "place":
-        return scene_candidates(evidence) or None
+        return scene_candidates(evidence) or list(PLACES)
     if form == "attribute" and question.attribute == "color":
         return _colours(question, objects, images) or sorted(set(COLOR_WORDS.values()))
+    if form == "attribute" and question.attribute in ATTRIBUTE_WORDS:
+        return list(ATTRIBUTE_WORDS[question.attribute])
     if form == "identify" and not question.needs_knowledge:
         seen = [_label(e) for e in sorted(objects, key=lambda e: -(e.score or 0)) if (e.score or 1.0) >= SURE_SCORE]
         others = [s for s in dict.fromkeys(seen) if s not in wanted]

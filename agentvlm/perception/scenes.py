@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from agentvlm.question.vocabulary import canonical
 from agentvlm.types import Evidence
 
-__all__ = ["CLOSE", "PLACES_BY_CLASS", "PLACES_BY_WORD", "scene_candidates"]
+__all__ = ["CLOSE", "PLACES", "PLACES_BY_CLASS", "PLACES_BY_WORD", "scene_candidates"]
 
 CLOSE = 0.5  # places with more than this share of the leader's votes stay candidates; the rest are outvoted
 
@@ -42,6 +42,12 @@ PLACES_BY_CLASS: dict[str, tuple[str, ...]] = {
     "tennis racket": ("a tennis court",), "skateboard": ("a skate park",), "suitcase": ("an airport",),
     "umbrella": ("a street",), "backpack": ("a street",), "handbag": ("a street",), "person": ("a street",),
 }  # fmt: skip
+# Kinds of place for a model to choose among when nothing seen votes for one.
+PLACES: tuple[str, ...] = (
+    "a street", "a city", "a park", "a garden", "a field", "a forest", "a beach", "a harbour", "a shop",
+    "a café", "a restaurant", "a kitchen", "a living room", "a bedroom", "a bathroom", "an office", "a workshop",
+    "a museum", "a church", "a station", "an airport", "the sky", "space", "indoors", "outdoors",
+)  # fmt: skip
 PLACES_BY_WORD: dict[str, str] = {
     "cafe": "a café", "café": "a café", "coffee": "a café", "espresso": "a café", "restaurant": "a restaurant",
     "bar": "a bar", "pub": "a pub", "shop": "a shop", "store": "a shop", "gallery": "a shop", "galleries": "a shop",

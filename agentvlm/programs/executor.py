@@ -317,6 +317,8 @@ def _read(program: Program, evidence: Sequence[Evidence], target: str | None) ->
         if blocks:
             best = max(blocks, key=lambda b: (len(b.text or ""), b.score or 0.0))
             ids = [e.id for e in lines if e.box is not None and best.box is not None and best.box.intersection(e.box) > 0]
+            if program.answer == "text" and best.text:  # the block's rows in reading order
+                return Result(best.text.strip(), ids, f"read: {best.text[:80]}")
             lines = [e for e in lines if e.id in ids] or lines
     lines.sort(key=lambda e: (round(e.box.center[1], 2) if e.box else 0.0, e.box.center[0] if e.box else 0.0))
     text = " ".join((e.text or "").strip() for e in lines).strip()

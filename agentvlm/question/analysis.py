@@ -199,6 +199,8 @@ _PLACE = re.compile(
     r"|^where\s+(?:is|was)\s+(?:this|that|it)\s*(?:place)?\s*[?.!]*$|^where\s+are\s+(?:we|they|you|these people)\b"
     r"|\bwhat\s+(?:kind|type|sort)\s+of\s+(?:place|room|location|setting|scene|area|environment|building|establishment|shop|store|"
     r"venue|street|space|landscape|restaurant|park|neighbou?rhood|cafe|café|bar|market|road|town|city|beach|garden)\b"
+    r"(?=\s+(?:is|are|was|were|do|does|this|that|these|those|would|could|might)\b|\s*[?.!,]|\s*$)"
+    r"|^(?:which|what)\s+(?:city|town|country|village|region)\b(?!'s)"
     r"|\bwhat\s+(?:place|room|location|setting|city|town|country|venue|environment|neighbou?rhood)\b(?!'s)"
     r"|\bwhat(?:'s| is)\s+this\s+(?:place|venue|room|location)\b|\bwhich\s+room\b"
     r"|\b(?:which|what)\s+(?:part of (?:the )?(?:house|town|city|world))\b|\bwhat\s+is\s+the\s+(?:setting|location|place)\b"
@@ -232,13 +234,14 @@ _READ = re.compile(
     r"\bwhat\s+(?:is|'s|are)\s+(?:it|this|that|the \w+)\s+called\b|\b(?:called|named)\s*[?.!]*$|"
     r"\bwhat\s+time\b|\bwhen\s+(?:does|do|is|will|did)\b.*\b(?:open|close|closes|opens|start|starts|end|ends|leave|leaves|"
     r"arrive|arrives|come|comes|depart|departs)\b|\bopening\s+(?:hours|times)\b|\bwhat\s+(?:number|letter|word|date|year|day|route|code)\b|"
-    r"\blicen[cs]e\s+plate\b|\bphone\s+number\b|\bwebsite\b|\bwhich\s+(?:number|letter|word|route|bus)\b|"
+    r"\blicen[cs]e\s+plate\b|\bphone\s+number\b|\bwebsite\b|\bwhich\s+(?:number|letter|word|route|bus)\b|\bwhat\s+name\b|"
     r"\bwhat\s+(?:is|'s|are)\s+(?:on|in)\s+the\s+(?:sign|label|menu|poster|screen|board|banner|plate|notice|page|display)\b",
     re.IGNORECASE,
 )
 _ATTRIBUTE: tuple[tuple[Attribute, re.Pattern[str]], ...] = (
     ("color", re.compile(r"\bcolou?rs?\b|\bcolou?red\b|\bshade\b|\bhue\b", re.IGNORECASE)),
-    ("material", re.compile(r"\bmade\s+(?:of|from|out of)\b|\bmaterial\b|\bwhat\s+is\s+.*\bbuilt\s+(?:of|from)\b", re.IGNORECASE)),
+    ("material", re.compile(r"\bmade\s+(?:of|from|out of)\b|\bmaterial\b|\bbuilt\s+(?:of|from|out of|with)\b|\bpaved\s+with\b|"
+                            r"\bcovered\s+(?:in|with)\b", re.IGNORECASE)),
     ("shape", re.compile(r"\bshapes?d?\b", re.IGNORECASE)),
     ("size", re.compile(r"\bwhat\s+size\b|\bhow\s+(?:big|large|small|tall|long|wide|high|thick|deep)\b|\bsize\s+of\b", re.IGNORECASE)),
     ("state", re.compile(r"\bhow\s+(?:full|empty|clean|dirty|old|new|wet|dry|bright|dark|busy|crowded)\b|\bwhat\s+(?:state|condition)\b|\bin\s+what\s+(?:state|condition)\b|\bwhat\s+pattern\b|\bwhat\s+texture\b", re.IGNORECASE)),
@@ -649,11 +652,13 @@ def _form(
     if _OPEN.search(q) and re.match(r"^(?:can|could|would)\s+you\s+(?:describe|explain|summari[sz]e)\b", lower):
         return "open", True, []
     if yes_no_start:
-        if re.match(r"^(?:can|could)\s+you\s+(?:read|tell)\b", lower):
+        if re.match(r"^(?:can|could)\s+you\s+(?:read|tell)\b", lower) and not re.search(r"\b(?:clearly|easily|properly|at all)\b", lower):
             return "read", True, []
         return "yes_no", True, []
     if re.search(r",\s*(?:which|who|what)\b", lower) and _comparatives(lower):
         return "compare", True, []
+    if re.match(r"^(?:what|which)\s+colou?rs?\b", lower):
+        return "attribute", True, []
     if re.match(r"^(?:count|tally)\b", lower):
         return "count", True, []
     if re.match(r"^(?:read|transcribe)\b", lower):

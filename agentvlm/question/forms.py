@@ -145,7 +145,23 @@ def _fit(q: Question, text: str) -> str | None:
         return None if is_position(text) or text.lower() == NOT_FOUND else text
     if form == "position":
         return text
+    if form in ("identify", "attribute"):  # a name, not a sentence about it
+        return _short(text)
     return text[:300]
+
+
+_LEAD_IN = re.compile(
+    r"^(?:(?:the\s+)?answer\s+is|it\s+(?:is|'s|looks\s+like)|this\s+(?:is|looks\s+like)|that\s+is|there\s+(?:is|are)|"
+    r"the\s+(?:image|picture|photo)\s+shows|i\s+(?:see|think\s+it\s+is))\s*:?\s*",
+    re.IGNORECASE,
+)
+
+
+def _short(text: str) -> str | None:
+    """The phrase a reply names, without the sentence around it ("It is a tripod." -> "a tripod")."""
+    t = _LEAD_IN.sub("", text.strip()).strip()
+    t = re.split(r"(?<!\d)[.;:!?](?!\d)|,\s+(?:which|and|but|so|because)\b|\s+(?:which|that|because)\s+", t, maxsplit=1)[0].strip()
+    return t or None
 
 
 def _guess(q: Question) -> str:

@@ -50,7 +50,7 @@ SYNONYMS: dict[str, str] = {
     # vehicles
     "bike": "bicycle", "automobile": "car", "taxi": "car", "motorbike": "motorcycle",
     "aeroplane": "airplane", "plane": "airplane", "jet": "airplane", "aircraft": "airplane",
-    "locomotive": "train", "lorry": "truck", "ship": "boat", "sailboat": "boat",
+    "locomotive": "train", "lorry": "truck", "van": "truck", "pickup": "truck", "minivan": "car", "ship": "boat", "sailboat": "boat",
     # street
     "traffic signal": "traffic light", "stoplight": "traffic light", "stop light": "traffic light",
     "hydrant": "fire hydrant",
