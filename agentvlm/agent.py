@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from agentvlm.config import Config
 from agentvlm.errors import ConfigError, InputError
 from agentvlm.graph import Services, compile_graph, load_graph_spec
-from agentvlm.images import load_image
+from agentvlm.images import open_image
 from agentvlm.models import ChatModel
 from agentvlm.perception.cache import PerceptionCache
 from agentvlm.sessions import next_turn, turn_thread
@@ -104,7 +104,8 @@ class Agent:
         items = [images] if isinstance(images, (str, os.PathLike, ImageRef)) else list(images)
         if not items:
             raise InputError("no image given; pass at least one image path")
-        refs = [i if isinstance(i, ImageRef) else load_image(i, max_pixels=self.config.max_pixels) for i in items]
+        limits = self.config.image_limits()
+        refs = [i if isinstance(i, ImageRef) else open_image(i, limits=limits) for i in items]
         return {
             "started": time.time(),
             "question": question.strip(),
@@ -125,8 +126,8 @@ class Agent:
         """Answer ``question`` about one image or several.
 
         Args:
-            images: A path, an ``ImageRef``, or a list of them. All are validated
-                before any model runs.
+            images: A path, an ``http(s)`` URL, a ``data:image/...`` URI, an ``ImageRef``,
+                or a list of them. All are validated before any model runs.
             question: The question in plain language.
             choices: Options for a multiple-choice question; the answer is then a letter.
             thread_id: A conversation to continue (needs ``Agent(checkpointer=...)``): the

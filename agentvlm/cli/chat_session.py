@@ -31,7 +31,7 @@ class ChatSession:
     """
 
     def __init__(self, config: Any, *, name: str | None, images: list[str], graph_given: bool, store: Any = None) -> None:
-        from agentvlm.images import load_image
+        from agentvlm.images import open_image
         from agentvlm.sessions import CHAT_THREAD, SessionStore
 
         self.store = store or SessionStore()
@@ -43,11 +43,11 @@ class ChatSession:
         if self.resumed and not graph_given and self.meta.get("graph"):
             config = type(config).build({**config.model_dump(), "graph": self.meta["graph"]}, source=f"session {name}")
         self.config = config
-        refs = [load_image(p, max_pixels=config.max_pixels) for p in images]  # fail before any model loads
+        refs = [open_image(p, limits=config.image_limits()) for p in images]  # fail before any model loads
         self.images: list[Any] = []
         for path in self.meta.get("images", []):
             try:
-                self._add(load_image(path, max_pixels=config.max_pixels))
+                self._add(open_image(path, limits=config.image_limits()))
             except ImageError as exc:
                 self.warnings.append(f"image of the session left out: {exc}")
         for ref in refs:
@@ -105,11 +105,11 @@ class ChatSession:
         return True
 
     def add_image(self, path: str) -> tuple[Any, bool]:
-        from agentvlm.images import load_image
+        from agentvlm.images import open_image
 
         if not path.strip():
             raise InputError("give the image's path: /image PATH")
-        ref = load_image(Path(path.strip()).expanduser(), max_pixels=self.config.max_pixels)
+        ref = open_image(path.strip(), limits=self.config.image_limits())
         added = self._add(ref)
         self._write_meta()
         return ref, added
