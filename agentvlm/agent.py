@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
@@ -24,6 +25,8 @@ from agentvlm.types import Answer, Evidence, ImageRef, Step
 __all__ = ["Agent", "Event"]
 
 ImageInput = str | os.PathLike[str] | ImageRef
+MAX_QUESTION_CHARS = 4000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # terminal escapes and NULs; tabs and newlines stay
 
 
 class Event(BaseModel):
@@ -99,8 +102,16 @@ class Agent:
         return cls(config, graph=Path(path), **overrides)
 
     def _inputs(self, images: ImageInput | Sequence[ImageInput], question: str, choices: Sequence[str] | None) -> dict[str, Any]:
-        if not isinstance(question, str) or not question.strip():
+        if not isinstance(question, str):
+            raise InputError(f"the question must be text, got {type(question).__name__}; ask e.g. \"What does the sign say?\"")
+        question = _CONTROL.sub(" ", question)
+        if not question.strip():
             raise InputError("the question is empty; ask something about the image, e.g. \"What does the sign say?\"")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise InputError(
+                f"the question is {len(question):,} characters, over the limit of {MAX_QUESTION_CHARS:,}; "
+                "ask a shorter question (put long text in an image or a search corpus)"
+            )
         items = [images] if isinstance(images, (str, os.PathLike, ImageRef)) else list(images)
         if not items:
             raise InputError("no image given; pass at least one image path")
