@@ -195,7 +195,7 @@ def cli_results(env: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
 
     def run(case: tuple[str, Argv, str]) -> tuple[str, tuple[subprocess.CompletedProcess[str], float]]:
         start = time.monotonic()
-        out = subprocess.run([PYTHON, "-m", "agentvlm", *case[1](env)], capture_output=True, text=True,
+        out = subprocess.run(check=False, args=[PYTHON, "-m", "agentvlm", *case[1](env)], capture_output=True, text=True,
                              timeout=LIMIT_S * 3, env=run_env, stdin=subprocess.DEVNULL)  # fmt: skip
         return case[0], (out, time.monotonic() - start)
 
@@ -283,7 +283,7 @@ CHAT = [
 def test_chat_reports_bad_input_and_goes_on(case: str, stdin: str, message: str, env: dict[str, Any], tmp_path: Path) -> None:
     run_env = {**os.environ, "AGENTVLM_HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO)}
     start = time.monotonic()
-    out = subprocess.run([PYTHON, "-m", "agentvlm", "chat"], input=stdin.format(fifo=env["d"] / "fifo.jpg"),
+    out = subprocess.run(check=False, args=[PYTHON, "-m", "agentvlm", "chat"], input=stdin.format(fifo=env["d"] / "fifo.jpg"),
                          capture_output=True, text=True, timeout=LIMIT_S, env=run_env)  # fmt: skip
     both = " ".join((out.stdout + out.stderr).split())
     assert out.returncode == 0, out.stderr

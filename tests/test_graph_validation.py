@@ -34,8 +34,8 @@ edges:
 
 CASES = {
     "perceive as the entry (issue 15)": (
-        "name: bad\nnodes:\n  perceive: {type: perceive}\n  answer: {type: answer}\nentry: perceive\n"
-        "edges:\n  - {from: perceive, to: answer}\nfinish: answer\n",
+        ("name: bad\nnodes:\n  perceive: {type: perceive}\n  answer: {type: answer}\nentry: perceive\n"
+         "edges:\n  - {from: perceive, to: answer}\nfinish: answer\n"),
         "node 'perceive' (perceive) runs only as a router's Send task", 5,
     ),
     "perceive reached by a plain edge": (
@@ -69,16 +69,16 @@ CASES = {
         "router 'fan_out_tools' may go to 'segment'; list it in this edge's to", 11,
     ),
     "a node that needs the plan before any plan node": (
-        "name: bad\nnodes:\n  reason: {type: reason}\n  answer: {type: answer}\nentry: reason\n"
-        "edges:\n  - {from: reason, to: answer}\nfinish: answer\n",
+        ("name: bad\nnodes:\n  reason: {type: reason}\n  answer: {type: answer}\nentry: reason\n"
+         "edges:\n  - {from: reason, to: answer}\nfinish: answer\n"),
         "node 'reason' (reason) reads the plan, but the graph can reach it before any plan node", 3,
     ),
     "by_next with a list": (
-        open(builtin_graphs()["proreason"]).read().replace("to: {act: act, finish: verbalize}", "to: [act, verbalize]"),
+        builtin_graphs()["proreason"].read_text().replace("to: {act: act, finish: verbalize}", "to: [act, verbalize]"),
         "router 'by_next' follows the 'next' its node sets; give to as a mapping", 19,
     ),
     "by_next lacking a choice its node makes": (
-        open(builtin_graphs()["proreason"]).read().replace("to: {act: act, finish: verbalize}", "to: {act: act}"),
+        builtin_graphs()["proreason"].read_text().replace("to: {act: act, finish: verbalize}", "to: {act: act}"),
         "node 'dispatch' (dispatch) may choose act, finish; this edge's to lacks finish", 19,
     ),
 }
@@ -104,7 +104,7 @@ def test_the_issue_graph_fails_validate_and_ask_before_any_model(tmp_path: Path,
     path = tmp_path / "g.yaml"
     path.write_text(CASES["perceive as the entry (issue 15)"][0])
     for argv in (["graph", "validate", str(path)], ["ask", "--graph", str(path), str(bus_jpg), "How many people?"]):
-        out = subprocess.run([sys.executable, "-m", "agentvlm", *argv], capture_output=True, text=True, timeout=60)
+        out = subprocess.run(check=False, args=[sys.executable, "-m", "agentvlm", *argv], capture_output=True, text=True, timeout=60)
         assert out.returncode == 2, out.stderr
         assert out.stderr.count("\n") == 1 and "runs only as a router's Send task" in out.stderr
         assert "internal error" not in out.stderr and "Traceback" not in out.stderr
@@ -118,7 +118,7 @@ def test_every_builtin_graph_still_validates(name: str) -> None:
 
 def test_a_fixed_tool_list_needs_no_idle_route(tmp_path: Path) -> None:
     """udkag's plan always sends detect and ocr, so fan_out_tools never returns 'segment' there."""
-    text = open(builtin_graphs()["udkag"]).read().replace("tools: [detect, ocr]", "tools: auto")
+    text = builtin_graphs()["udkag"].read_text().replace("tools: [detect, ocr]", "tools: auto")
     path = tmp_path / "g.yaml"
     path.write_text(text)
     spec, source = load_graph_spec(path)

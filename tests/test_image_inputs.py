@@ -161,7 +161,7 @@ try:
 except Image.DecompressionBombError:
     print("app guard intact")
 """
-    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    out = subprocess.run(check=False, args=[PYTHON, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "app guard intact"

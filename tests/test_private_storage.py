@@ -24,7 +24,7 @@ def _env(home: Path, cache: Path) -> dict[str, str]:
 
 
 def _chat(args: list[str], stdin: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "agentvlm", "chat", *args], input=stdin, capture_output=True, text=True,
+    return subprocess.run(check=False, args=[PYTHON, "-m", "agentvlm", "chat", *args], input=stdin, capture_output=True, text=True,
                           timeout=300, env=env, cwd=cwd, umask=0o022)  # fmt: skip
 
 

@@ -130,15 +130,12 @@ def _piped(session: Any, io: _Out) -> None:
 
 def _interactive(session: Any, io: _Out) -> None:
     from prompt_toolkit import PromptSession
-    from prompt_toolkit.history import FileHistory
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
 
     from agentvlm.cli.chat_live import ChatCompleter, answer_live
-    from agentvlm.sessions import data_home
-
-    from prompt_toolkit.history import InMemoryHistory
-
     from agentvlm.errors import StorageError
     from agentvlm.paths import write_private
+    from agentvlm.sessions import data_home
 
     history_file = data_home() / "chat_history"
     history: Any = InMemoryHistory()

@@ -179,7 +179,7 @@ def run_tool(
         with rec.tool(tool.name, cached=hit is not None, image=image.short_hash) as detail:
             try:
                 result = hit if hit is not None else tool.run(image, p, region=region, prompts=image_prompts)
-            except Exception as exc:  # noqa: BLE001 (a failing tool becomes a note; the answer uses the rest)
+            except Exception as exc:  # a failing tool becomes a note; the answer uses the rest
                 if isinstance(exc, MissingDependencyError):
                     raise
                 detail["error"] = f"{type(exc).__name__}: {exc}"[:300]

@@ -157,7 +157,6 @@ def write_trace(answer: Answer, folder: str | os.PathLike[str], stem: str) -> Tr
     import cv2
 
     from agentvlm.errors import ImageError
-
     from agentvlm.paths import FILE_MODE, private_dir, write_private
 
     out = private_dir(Path(folder))
