@@ -197,3 +197,18 @@ def test_an_animated_gif_and_a_lying_extension_are_sane(tmp_path: Path, bus_jpg:
     png_named_jpg = tmp_path / "really_a_png.jpg"
     Image.open(bus_jpg).resize((40, 30)).save(png_named_jpg, format="PNG")
     assert open_image(png_named_jpg).format == "PNG"
+
+
+@pytest.mark.slow
+def test_the_cli_answers_about_an_image_url_on_an_allowed_loopback_host(images: FileServer, examples_dir: Path, tmp_path: Path) -> None:
+    images.routes["/photo.jpg"] = (200, (examples_dir / "street_scene_pedestrians.jpg").read_bytes(), "image/jpeg")
+    url = f"{images.base_url}/photo.jpg"
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    question = "How many people are in this picture?"
+    refused = subprocess.run(check=False, args=[PYTHON, "-m", "agentvlm", "ask", url, question],
+                             capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+    assert refused.returncode == 2 and "loopback address 127.0.0.1" in refused.stderr and "--allow-host" in refused.stderr
+    out = subprocess.run(check=False, args=[PYTHON, "-m", "agentvlm", "ask", "--allow-host", f"127.0.0.1:{images.port}", url, question],
+                         capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().isdigit() and int(out.stdout.strip()) >= 2
