@@ -212,3 +212,16 @@ def test_the_cli_answers_about_an_image_url_on_an_allowed_loopback_host(images: 
                          capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().isdigit() and int(out.stdout.strip()) >= 2
+
+
+def test_eval_datasets_keep_urls_and_data_uris_as_given(tmp_path: Path) -> None:
+    from agentvlm.eval.dataset import load_dataset
+
+    data = tmp_path / "d.jsonl"
+    data.write_text(
+        '{"id": "a", "image": "https://example.org/a.jpg", "question": "How many?", "answer": "2"}\n'
+        '{"id": "b", "images": ["data:image/png;base64,iVBORw0KGgo=", "local.jpg"], "question": "Same?", "answer": "yes"}\n'
+    )
+    items = load_dataset(data, check_images=False)
+    assert items[0].images == ["https://example.org/a.jpg"]
+    assert items[1].images[0].startswith("data:image/png") and items[1].images[1] == str((tmp_path / "local.jpg").resolve())
