@@ -336,10 +336,11 @@ def _from_data_uri(uri: str, lim: ImageLimits) -> ImageRef:
 
 def pixels(ref: ImageRef) -> np.ndarray:
     """The image as an RGB ``uint8`` array of shape (H, W, 3), cached by content hash."""
-    cached = _pixel_cache.get(ref.sha256)
+    import numpy as np
+
+    cached: np.ndarray | None = _pixel_cache.get(ref.sha256)
     if cached is not None:
         return cached
-    import numpy as np
 
     try:
         with open(ref.path, "rb") as fh:

@@ -124,7 +124,7 @@ def _check_flow(spec: GraphSpec, fail: Any) -> None:
             if not isinstance(edge.to, dict):
                 fail(f"router '{edge.router}' follows the 'next' its node sets; give to as a mapping, e.g. {{act: act, finish: verbalize}}", ["edges", i, "to"])
             values = flow.next_values.get(types.get(edge.source, ""), ())
-            missing = [v for v in values if v not in edge.to]  # type: ignore[operator]
+            missing = [v for v in values if v not in edge.to]
             if missing:
                 fail(f"node '{edge.source}' ({types[edge.source]}) may choose {', '.join(values)}; this edge's to lacks {', '.join(missing)}", ["edges", i, "to"])
     for node_id, kind in types.items():
