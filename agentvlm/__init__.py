@@ -15,9 +15,10 @@ from agentvlm.errors import (
     MissingDependencyError,
     ModelError,
     ModelOutputError,
+    StorageError,
     ToolError,
 )
-from agentvlm.images import load_image
+from agentvlm.images import ImageLimits, load_image, open_image
 from agentvlm.types import Answer, Box, Call, Evidence, ImageRef, Source, Step
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ __all__ = [
     "Event",
     "Evidence",
     "ImageError",
+    "ImageLimits",
     "ImageRef",
     "InputError",
     "MissingDependencyError",
@@ -56,8 +58,10 @@ __all__ = [
     "ModelOutputError",
     "Source",
     "Step",
+    "StorageError",
     "ToolError",
     "ToolsConfig",
     "__version__",
     "load_image",
+    "open_image",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
@@ -14,7 +15,7 @@ from pydantic import BaseModel
 from agentvlm.config import Config
 from agentvlm.errors import ConfigError, InputError
 from agentvlm.graph import Services, compile_graph, load_graph_spec
-from agentvlm.images import load_image
+from agentvlm.images import open_image
 from agentvlm.models import ChatModel
 from agentvlm.perception.cache import PerceptionCache
 from agentvlm.sessions import next_turn, turn_thread
@@ -24,6 +25,8 @@ from agentvlm.types import Answer, Evidence, ImageRef, Step
 __all__ = ["Agent", "Event"]
 
 ImageInput = str | os.PathLike[str] | ImageRef
+MAX_QUESTION_CHARS = 4000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # terminal escapes and NULs; tabs and newlines stay
 
 
 class Event(BaseModel):
@@ -99,12 +102,21 @@ class Agent:
         return cls(config, graph=Path(path), **overrides)
 
     def _inputs(self, images: ImageInput | Sequence[ImageInput], question: str, choices: Sequence[str] | None) -> dict[str, Any]:
-        if not isinstance(question, str) or not question.strip():
+        if not isinstance(question, str):
+            raise InputError(f"the question must be text, got {type(question).__name__}; ask e.g. \"What does the sign say?\"")
+        question = _CONTROL.sub(" ", question)
+        if not question.strip():
             raise InputError("the question is empty; ask something about the image, e.g. \"What does the sign say?\"")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise InputError(
+                f"the question is {len(question):,} characters, over the limit of {MAX_QUESTION_CHARS:,}; "
+                "ask a shorter question (put long text in an image or a search corpus)"
+            )
         items = [images] if isinstance(images, (str, os.PathLike, ImageRef)) else list(images)
         if not items:
             raise InputError("no image given; pass at least one image path")
-        refs = [i if isinstance(i, ImageRef) else load_image(i, max_pixels=self.config.max_pixels) for i in items]
+        limits = self.config.image_limits()
+        refs = [i if isinstance(i, ImageRef) else open_image(i, limits=limits) for i in items]
         return {
             "started": time.time(),
             "question": question.strip(),
@@ -125,8 +137,8 @@ class Agent:
         """Answer ``question`` about one image or several.
 
         Args:
-            images: A path, an ``ImageRef``, or a list of them. All are validated
-                before any model runs.
+            images: A path, an ``http(s)`` URL, a ``data:image/...`` URI, an ``ImageRef``,
+                or a list of them. All are validated before any model runs.
             question: The question in plain language.
             choices: Options for a multiple-choice question; the answer is then a letter.
             thread_id: A conversation to continue (needs ``Agent(checkpointer=...)``): the

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agentvlm import registry
 from agentvlm.errors import ConfigError
-from agentvlm.images import DEFAULT_MAX_PIXELS
+from agentvlm.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageLimits
 from agentvlm.models.specs import DEFAULT_LLM, parse_spec
 from agentvlm.tools import DEFAULT_TOOLS
 
@@ -22,8 +22,9 @@ __all__ = ["Config", "ToolsConfig", "default_cache_dir"]
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "agentvlm"
+    from agentvlm.paths import cache_home
+
+    return cache_home()
 
 
 class ToolsConfig(BaseModel):
@@ -65,6 +66,10 @@ class Config(BaseModel):
     graph: str = "auto"
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, gt=0)
+    max_image_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0, description="Refuse image files, downloads and data URIs larger than this")
+    allow_hosts: list[str] = Field(
+        default_factory=list, description="host or host:port that image URLs may reach although private or loopback"
+    )
     evidence_budget: int = Field(default=400, ge=50, description="Token budget of the verbalized evidence")
     cache: bool = True
     cache_dir: Path = Field(default_factory=default_cache_dir)
@@ -91,6 +96,15 @@ class Config(BaseModel):
             except ConfigError as exc:
                 raise ValueError(str(exc)) from None
         return spec
+
+    def image_limits(self) -> ImageLimits:
+        """The limits ``agentvlm.images.open_image`` applies to this agent's images."""
+        return ImageLimits(
+            max_pixels=self.max_pixels,
+            max_bytes=self.max_image_bytes,
+            allow_hosts=tuple(self.allow_hosts),
+            store_dir=self.cache_dir / "images",
+        )
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Config:

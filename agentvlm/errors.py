@@ -10,6 +10,7 @@ prints the message on one line and exits with code 2.
     ├── MissingDependencyError  an optional extra is not installed
     ├── ModelError            a model could not load or be reached
     │   └── ModelOutputError  a model answered, but not in the form asked for
+    ├── StorageError          AGENTVLM_HOME or a cache cannot be written (read-only, full)
     └── ToolError             a perception tool failed on an image
 """
 
@@ -23,6 +24,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelError",
     "ModelOutputError",
+    "StorageError",
     "ToolError",
 ]
 
@@ -70,3 +72,7 @@ class ModelOutputError(ModelError):
 
 class ToolError(AgentVLMError, RuntimeError):
     """A perception tool could not run."""
+
+
+class StorageError(AgentVLMError, OSError):
+    """A file agentvlm keeps for the user (a session, a trace, a cache entry) cannot be written."""

@@ -13,6 +13,7 @@ runs arbitrary code, only names some installed package registered:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -20,7 +21,7 @@ from typing import Any
 
 from agentvlm.errors import ConfigError
 
-__all__ = ["BUILTIN", "GROUPS", "known", "load"]
+__all__ = ["BUILTIN", "FLOW", "GROUPS", "Route", "known", "load"]
 
 GROUPS = {"nodes": "agentvlm.nodes", "routers": "agentvlm.routers", "tools": "agentvlm.tools"}
 
@@ -62,6 +63,50 @@ BUILTIN: dict[str, dict[str, str]] = {
         "sam": "agentvlm.tools.segment_sam:SamSegmenter",
     },
 }
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a router may return, so ``graph validate`` catches at load what would fail mid-run.
+
+    Attributes:
+        sends: Node ids it sends ``Send`` tasks to (the graph must have them, in the edge's ``to``).
+        returns: Node ids it may return by name.
+        keys: The router returns the state key a node sets (``next``); the edge's ``to`` maps those values.
+        idle: Node ids it returns when the plan sends no tool; not needed after a plan node
+            whose ``tools`` parameter fixes a list of tools besides ``segment``.
+    """
+
+    sends: tuple[str, ...] = ()
+    returns: tuple[str, ...] = ()
+    keys: bool = False
+    idle: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Flow:
+    """How built-in nodes and routers depend on each other at run time (plugins are not checked)."""
+
+    routes: dict[str, Route] = field(default_factory=dict)
+    send_payload: frozenset[str] = frozenset()
+    """Node types that run only as a router's ``Send`` task (they read its payload)."""
+    needs_plan: frozenset[str] = frozenset()
+    """Node types that read ``state["plan"]``, so a ``plan`` node must run before them."""
+    next_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Node types that set ``state["next"]``, and the values they set."""
+
+
+FLOW = Flow(
+    routes={
+        "fan_out_tools": Route(sends=("perceive",), idle=("segment",)),
+        "fan_out_perception": Route(sends=("perceive", "describe")),
+        "program_or_reason": Route(returns=("answer", "verbalize")),
+        "by_next": Route(keys=True),
+    },
+    send_payload=frozenset({"perceive"}),
+    needs_plan=frozenset({"perceive", "segment", "verbalize", "reason", "describe", "dispatch", "act", "referee", "zoom_reason"}),
+    next_values={"dispatch": ("act", "finish"), "referee": ("dispatch", "finish")},
+)
 
 
 @cache

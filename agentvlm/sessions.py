@@ -47,11 +47,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def data_home() -> Path:
-    """Where agentvlm keeps user data: sessions and the chat's input history."""
-    if home := os.environ.get("AGENTVLM_HOME"):
-        return Path(home)
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "agentvlm"
+    """Where agentvlm keeps user data: sessions and the chat's input history (private: 0700/0600)."""
+    from agentvlm.paths import data_home as home
+
+    return home()
 
 
 class Turn(BaseModel):
@@ -121,11 +120,31 @@ def open_saver(path: Path) -> Any:
         raise MissingDependencyError("langgraph-checkpoint-sqlite", purpose="chat sessions") from exc
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
+    from agentvlm.paths import FILE_MODE, private_dir
+
+    private_dir(path.parent)
+    _private_file(path, FILE_MODE)  # SQLite gives its -wal and -shm files the database's mode
+    try:
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+    except sqlite3.Error as exc:
+        from agentvlm.errors import StorageError
+
+        raise StorageError(f"cannot open the session database {path}: {exc}; "
+                           "free some space or point AGENTVLM_HOME at a writable folder") from None
     return SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=_state_types()))
+
+
+def _private_file(path: Path, mode: int) -> None:
+    from agentvlm.errors import StorageError
+
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, mode))
+        os.chmod(path, mode)
+    except OSError as exc:
+        raise StorageError(f"cannot write the session database {path}: {exc.strerror or exc}; "
+                           "point AGENTVLM_HOME at a writable folder") from None
 
 
 def _state_types() -> list[tuple[str, str]]:
@@ -183,21 +202,19 @@ class SessionStore:
 
     def write_meta(self, name: str, meta: dict[str, Any]) -> None:
         """Replace ``meta.json`` atomically (write, fsync, rename)."""
-        folder = self.folder(name)
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / "meta.json.tmp"
-        with open(tmp, "w") as fh:
-            json.dump(meta, fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, folder / "meta.json")
+        from agentvlm.paths import write_private
+
+        write_private(self.folder(name) / "meta.json", json.dumps(meta, indent=2))
 
     def copy(self, saver: Any, source: Path, name: str) -> Path:
         """Copy a session (its open database through SQLite's backup API, and its traces) to ``name``."""
         dest = self.folder(name)
         if self.exists(name):
             raise InputError(f"a session named {name!r} exists already; choose another name or delete it: agentvlm sessions delete {name}")
-        dest.mkdir(parents=True, exist_ok=True)
+        from agentvlm.paths import FILE_MODE, private_dir
+
+        private_dir(dest)
+        _private_file(dest / "session.sqlite", FILE_MODE)
         with saver.lock:
             target = sqlite3.connect(str(dest / "session.sqlite"))
             try:

@@ -30,6 +30,8 @@ class ImageRef(BaseModel):
     width: int = Field(gt=0)
     height: int = Field(gt=0)
     format: str
+    source: str | None = None
+    """Where a fetched image came from (its URL; a ``data:`` URI abbreviated); ``None`` for a local file."""
 
     @property
     def short_hash(self) -> str:

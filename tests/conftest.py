@@ -8,10 +8,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.extras import EXTRAS, missing_extra
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "images"
 EVALDATA = REPO.parent / "shared" / "evaldata"
 WEB = Path(__file__).parent / "fixtures" / "web"
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for extra in EXTRAS:
+            if item.get_closest_marker(extra) is not None and (why := missing_extra(extra)):
+                item.add_marker(pytest.mark.skip(reason=why))
+
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -20,7 +20,7 @@ from typing import Any
 
 from typing_extensions import Self
 
-__all__ = ["CANNED_COMPLETION", "RecordingServer", "closed_port", "free_port", "llama_server"]
+__all__ = ["CANNED_COMPLETION", "FileServer", "RecordingServer", "closed_port", "free_port", "llama_server"]
 
 CANNED_COMPLETION: dict[str, Any] = {
     "id": "chatcmpl-1",
@@ -132,3 +132,75 @@ class RecordingServer:
         if code:
             err["code"] = code
         self.reply = (status, json.dumps({"error": err}).encode(), "application/json")
+
+
+class FileServer:
+    """A loopback HTTP server for image URLs: ``routes`` maps a path to ``(status, body, content_type)``.
+
+    Special routes for the fetch guard's tests: ``redirects`` maps a path to a Location,
+    ``slow`` paths drip their body a byte every ``drip`` seconds, and ``lying`` paths
+    declare no length and send ``body`` forever-ish (up to 64 MB).
+    """
+
+    def __init__(self, *, drip: float = 0.5) -> None:
+        self.routes: dict[str, tuple[int, bytes, str]] = {}
+        self.redirects: dict[str, str] = {}
+        self.slow: set[str] = set()
+        self.endless: set[str] = set()
+        self.hits: list[str] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                owner.hits.append(self.path)
+                if self.path in owner.redirects:
+                    self.send_response(302)
+                    self.send_header("location", owner.redirects[self.path])
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
+                status, body, ctype = owner.routes.get(self.path, (404, b"not found", "text/plain"))
+                self.send_response(status)
+                self.send_header("content-type", ctype)
+                try:
+                    if self.path in owner.endless:
+                        self.send_header("connection", "close")
+                        self.end_headers()
+                        for _ in range(64 * 1024 * 1024 // max(len(body), 1)):
+                            self.wfile.write(body)
+                        return
+                    self.send_header("content-length", str(len(body)))
+                    self.end_headers()
+                    if self.path in owner.slow:
+                        for i in range(len(body)):
+                            self.wfile.write(body[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(drip)
+                        return
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that hung up on purpose (a refused body) is not news
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.port = int(self._server.server_address[1])
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -22,6 +22,7 @@ from agentvlm.images import load_image
 from agentvlm.models import Message, load_chat_model, parse_spec, structured
 from agentvlm.models.openai import OpenAIModel, ollama_base_url
 from agentvlm.models.vlm import load_vision_model
+from tests.extras import require_extra
 from tests.servers import CANNED_COMPLETION, RecordingServer, closed_port, llama_server
 
 Q = [Message(role="user", content="Name three colours of a traffic light.")]
@@ -29,6 +30,7 @@ Q = [Message(role="user", content="Name three colours of a traffic light.")]
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[str]:
+    require_extra("server")
     with llama_server() as base:
         yield base
 

@@ -12,7 +12,7 @@ def test_all_is_sorted_and_complete() -> None:
     names = [n for n in agentvlm.__all__ if n != "__version__"]
     assert names == sorted(names)
     public = {n for n in dir(agentvlm) if not n.startswith("_") and n[0].isupper()}
-    public |= {"load_image"}
+    public |= {"load_image", "open_image"}
     assert public | {"Agent", "Event"} >= set(names)
     assert set(names) >= {n for n in public if not n.startswith("TYPE")}
     for name in agentvlm.__all__:

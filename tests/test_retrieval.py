@@ -72,6 +72,7 @@ def test_chunks_keep_paragraphs_and_carry_their_source() -> None:
     assert chunks[1].text.startswith("Paragraph 2.")
 
 
+@pytest.mark.retrieval
 def test_local_backend_indexes_html_markdown_text_and_jsonl(corpus: Path) -> None:
     backend = LocalBackend(corpus)
     assert {Path(c.url.split("#")[0]).name for c in backend.chunks} == {
@@ -83,6 +84,7 @@ def test_local_backend_indexes_html_markdown_text_and_jsonl(corpus: Path) -> Non
     assert backend.search("zzzz qqqq", k=3) == []
 
 
+@pytest.mark.retrieval
 def test_local_index_is_persisted_and_rebuilt_when_files_change(corpus: Path) -> None:
     LocalBackend(corpus)
     stored = index_path(corpus)

@@ -23,6 +23,7 @@ QUESTION = "Which painter painted the park named on this sign?"
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.retrieval
 def test_cli_answers_from_the_local_corpus_and_cites_it(examples_dir: Path, corpus: Path, tmp_path: Path) -> None:
     image = examples_dir / "sign_sports_centre_directions.jpg"
     env_cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
@@ -38,6 +39,7 @@ def test_cli_answers_from_the_local_corpus_and_cites_it(examples_dir: Path, corp
     assert any(c["name"] == "search:local" for c in search_step["calls"])
 
 
+@pytest.mark.retrieval
 def test_answer_carries_its_sources(examples_dir: Path, corpus: Path, tmp_path: Path) -> None:
     agent = Agent(Config(graph="udkag", search=f"local:{corpus}", cache_dir=tmp_path / "cache"))
     answer = agent.ask(examples_dir / "sign_sports_centre_directions.jpg", QUESTION)
@@ -46,6 +48,7 @@ def test_answer_carries_its_sources(examples_dir: Path, corpus: Path, tmp_path: 
     assert answer.sources[0].title == "Wivenhoe Park" and "Constable" in answer.sources[0].snippet
 
 
+@pytest.mark.retrieval
 def test_without_network_the_answer_says_what_was_not_checked(examples_dir: Path, tmp_path: Path) -> None:
     import socket
 

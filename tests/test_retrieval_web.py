@@ -219,6 +219,7 @@ def _has_internet() -> bool:
         return False
 
 
+@pytest.mark.retrieval
 def test_ddgs_without_network_says_search_is_unavailable(tmp_path: Path) -> None:
     if _has_internet():
         pytest.skip("this machine resolves duckduckgo.com; the test needs one without internet")
@@ -237,6 +238,7 @@ def _services(tmp_path: Path, base: str) -> Services:
     return Services(Config(search=f"searxng:{base}", cache_dir=tmp_path))
 
 
+@pytest.mark.retrieval
 def test_pipeline_finds_reads_and_cites_real_pages(server: tuple[str, int, int], tmp_path: Path) -> None:
     base, port, _ = server
     services = _services(tmp_path, base)
@@ -266,6 +268,7 @@ def test_pages_on_a_host_not_allowed_are_skipped_and_noted(server: tuple[str, in
     assert all(s.snippet.startswith("snippet of") for s in found.sources)  # only the engine's snippets were used
 
 
+@pytest.mark.retrieval
 def test_an_injected_page_changes_neither_tools_nor_answer_format(server: tuple[str, int, int], tmp_path: Path) -> None:
     """A page telling the model to ignore its instructions: delimited, redacted, and the run is unchanged."""
     base, port, _ = server

@@ -52,6 +52,11 @@ def model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm", metavar="SPEC", help="reasoning model: llamacpp:PATH.gguf (default llamacpp:smollm2), hf:..., openai:MODEL@URL")
     p.add_argument("--vlm", metavar="SPEC", help="perception VLM spec (hf:REPO_OR_DIR, openai:MODEL@URL)")
     p.add_argument("--max-pixels", type=int, metavar="N", help="refuse images larger than N pixels (default 50,000,000)")
+    p.add_argument("--max-image-bytes", type=int, metavar="N", help="refuse image files and downloads over N bytes (default 50,000,000)")
+    p.add_argument(
+        "--allow-host", action="append", metavar="HOST[:PORT]",
+        help="let image URLs reach this private or loopback host (repeatable), e.g. 127.0.0.1:8000",
+    )  # fmt: skip
     p.add_argument("--no-cache", action="store_true", help="do not read or write the perception cache on disk")
     p.add_argument("--search", metavar="SPEC", help="search backend for retrieval graphs (udkag): ddgs (default), searxng:URL, local:PATH")
 

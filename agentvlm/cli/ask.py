@@ -17,7 +17,7 @@ HELP = "answer a question about one or more images"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from agentvlm.cli import model_options
 
-    p.add_argument("items", nargs="+", metavar="IMAGE... QUESTION", help="image paths, then the question")
+    p.add_argument("items", nargs="+", metavar="IMAGE... QUESTION", help="image paths, http(s) URLs or data: URIs, then the question")
     p.add_argument("--json", action="store_true", help="print the answer, evidence and step trace as JSON")
     p.add_argument("--choices", nargs="+", metavar="OPTION", help="options of a multiple-choice question")
     p.add_argument("--trace", metavar="DIR", help="also write the answer as JSON and its annotated images (PNG) into DIR")
@@ -30,10 +30,13 @@ def build_config(args: argparse.Namespace) -> Any:
 
     config = Config.from_file(args.config) if args.config else Config()
     overrides: dict[str, Any] = {}
-    for flag, key in (("graph", "graph"), ("llm", "llm"), ("vlm", "vlm"), ("max_pixels", "max_pixels"), ("search", "search")):
+    for flag, key in (("graph", "graph"), ("llm", "llm"), ("vlm", "vlm"), ("max_pixels", "max_pixels"),
+                      ("max_image_bytes", "max_image_bytes"), ("search", "search")):  # fmt: skip
         value = getattr(args, flag, None)
         if value is not None:
             overrides[key] = value
+    if getattr(args, "allow_host", None):
+        overrides["allow_hosts"] = [*config.allow_hosts, *args.allow_host]
     if getattr(args, "no_cache", False):
         overrides["cache"] = False
     return Config.build({**config.model_dump(), **overrides}, source="command line") if overrides else config
@@ -46,10 +49,10 @@ def run(args: argparse.Namespace) -> int:
         )
     *images, question = args.items
     from agentvlm.agent import Agent
-    from agentvlm.images import load_image
+    from agentvlm.images import open_image
 
     config = build_config(args)
-    refs = [load_image(p, max_pixels=config.max_pixels) for p in images]  # fail before any model loads
+    refs = [open_image(p, limits=config.image_limits()) for p in images]  # fail before any model loads
     agent = Agent(config)
     live = sys.stdout.isatty() and not args.json
     if live:

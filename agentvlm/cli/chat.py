@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _banner(session: Any, io: _Out) -> None:
-    for warning in session.warnings:
+    for warning in session.pop_warnings():
         io.say(f"[yellow]warning:[/] {warning}")
     turns = [t for t in session.turns() if t.finished]
     state = f"resumed, {len(turns)} turn{'s' * (len(turns) != 1)}" if session.resumed else "new"
@@ -124,18 +124,29 @@ def _piped(session: Any, io: _Out) -> None:
         if answer is not None:
             session.finish(answer)
             io.out(" ".join(answer.text.split()) or "(no answer)")
+            for warning in session.pop_warnings():
+                io.say(f"[yellow]warning:[/] {warning}")
 
 
 def _interactive(session: Any, io: _Out) -> None:
     from prompt_toolkit import PromptSession
-    from prompt_toolkit.history import FileHistory
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
 
     from agentvlm.cli.chat_live import ChatCompleter, answer_live
+    from agentvlm.errors import StorageError
+    from agentvlm.paths import write_private
     from agentvlm.sessions import data_home
 
-    data_home().mkdir(parents=True, exist_ok=True)
+    history_file = data_home() / "chat_history"
+    history: Any = InMemoryHistory()
+    try:
+        if not history_file.exists():
+            write_private(history_file, b"")
+        history = FileHistory(str(history_file))
+    except (StorageError, OSError) as exc:
+        io.say(f"[yellow]warning:[/] input history not kept: {exc}")
     prompt: PromptSession[str] = PromptSession(
-        history=FileHistory(str(data_home() / "chat_history")),
+        history=history,
         completer=ChatCompleter(list(COMMAND_HELP)),
         complete_while_typing=False,
     )

@@ -120,7 +120,9 @@ def answer_live(session: Any, console: Any, question: str) -> Any:
     cited = ", ".join(f"{e.id} {e.label or ''}{(' ' + repr(e.text)) if e.text else ''}".strip() for e in answer.evidence[:8])
     if cited:
         console.print(f"[dim]evidence: {cited}{' …' if len(answer.evidence) > 8 else ''}[/]", highlight=False)
-    shown = f" · annotated: {files.images[0]}" if files.images else ""
+    for warning in session.pop_warnings():
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    shown = f" · annotated: {files.images[0]}" if files is not None and files.images else ""
     console.print(f"[dim]{answer.seconds:.2f}s · /trace for the steps · /show for the image{shown}[/]", highlight=False)
     return answer
 

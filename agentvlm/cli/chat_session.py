@@ -17,7 +17,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from agentvlm.errors import ImageError, InputError
+from agentvlm.errors import ImageError, InputError, StorageError
 from agentvlm.sessions import Turn
 
 __all__ = ["ChatSession", "Turn"]
@@ -31,7 +31,7 @@ class ChatSession:
     """
 
     def __init__(self, config: Any, *, name: str | None, images: list[str], graph_given: bool, store: Any = None) -> None:
-        from agentvlm.images import load_image
+        from agentvlm.images import open_image
         from agentvlm.sessions import CHAT_THREAD, SessionStore
 
         self.store = store or SessionStore()
@@ -43,22 +43,30 @@ class ChatSession:
         if self.resumed and not graph_given and self.meta.get("graph"):
             config = type(config).build({**config.model_dump(), "graph": self.meta["graph"]}, source=f"session {name}")
         self.config = config
-        refs = [load_image(p, max_pixels=config.max_pixels) for p in images]  # fail before any model loads
+        refs = [open_image(p, limits=config.image_limits()) for p in images]  # fail before any model loads
         self.images: list[Any] = []
         for path in self.meta.get("images", []):
             try:
-                self._add(load_image(path, max_pixels=config.max_pixels))
+                self._add(open_image(path, limits=config.image_limits()))
             except ImageError as exc:
                 self.warnings.append(f"image of the session left out: {exc}")
         for ref in refs:
             self._add(ref)
         self.meta.setdefault("created", dt.datetime.now().isoformat(timespec="seconds"))
         self.meta.setdefault("threads", [CHAT_THREAD])
-        self._open()
         self.last: Any = None
         self.last_files: Any = None
         self.worker: threading.Thread | None = None
-        self._write_meta()
+        try:
+            self._open()
+            self._write_meta()
+        except StorageError as exc:
+            # A read-only or full AGENTVLM_HOME: chat on in a temporary folder, and say so.
+            self.warnings.append(f"{exc}; this chat goes on without saving (nothing is kept after /quit)")
+            self.name, self.resumed = None, False
+            self.folder = Path(tempfile.mkdtemp(prefix="agentvlm-chat-"))
+            self._open()
+            self._write_meta()
 
     # -- storage -------------------------------------------------------------------------
 
@@ -74,7 +82,9 @@ class ChatSession:
         if self.name:
             self.store.write_meta(self.name, self.meta)
         else:
-            (self.folder / "meta.json").write_text(json.dumps(self.meta, indent=2))
+            from agentvlm.paths import write_private
+
+            write_private(self.folder / "meta.json", json.dumps(self.meta, indent=2))
 
     @property
     def thread(self) -> str:
@@ -105,11 +115,11 @@ class ChatSession:
         return True
 
     def add_image(self, path: str) -> tuple[Any, bool]:
-        from agentvlm.images import load_image
+        from agentvlm.images import open_image
 
         if not path.strip():
             raise InputError("give the image's path: /image PATH")
-        ref = load_image(Path(path.strip()).expanduser(), max_pixels=self.config.max_pixels)
+        ref = open_image(path.strip(), limits=self.config.image_limits())
         added = self._add(ref)
         self._write_meta()
         return ref, added
@@ -189,5 +199,14 @@ class ChatSession:
 
         self.last = answer
         n = len(self.turns())
-        self.last_files = write_trace(answer, self.folder / "traces", f"{self.thread}-{n:03d}")
+        try:
+            self.last_files = write_trace(answer, self.folder / "traces", f"{self.thread}-{n:03d}")
+        except OSError as exc:  # StorageError included: the answer stands, its trace is not kept
+            self.last_files = None
+            self.warnings.append(f"trace of this answer not saved: {exc}")
         return self.last_files
+
+    def pop_warnings(self) -> list[str]:
+        """Warnings not shown yet (storage that failed), for the chat to print once."""
+        out, self.warnings = self.warnings, []
+        return out

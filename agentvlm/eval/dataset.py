@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agentvlm.errors import InputError
+from agentvlm.images import is_remote
 
 __all__ = ["ANSWER_TYPES", "EvalItem", "dataset_name", "load_dataset", "rotate", "select"]
 
@@ -121,7 +122,7 @@ def load_dataset(path: str | os.PathLike[str], *, check_images: bool = True) -> 
             "id": str(raw.get("id", number)),
             "dataset": name,
             "question": raw.get("question", ""),
-            "images": [str((root / i).resolve()) for i in images if isinstance(i, str)],
+            "images": [i if is_remote(i) else str((root / i).resolve()) for i in images if isinstance(i, str)],
             "answer": raw.get("answer"),
             "answer_type": raw.get("answer_type") or _infer_type(raw),
             "choices": raw.get("choices") or [],
@@ -157,7 +158,7 @@ def _check(item: EvalItem, where: str, seen: set[str], check_images: bool) -> No
         raise InputError(f"{where}: a true_false 'answer' must be true, false, yes or no, got {item.answer!r}")
     if check_images:
         for image in item.images:
-            if not Path(image).is_file():
+            if not is_remote(image) and not Path(image).is_file():
                 raise InputError(f"{where}: image not found: {image} (image paths are relative to the dataset file)")
 
 

@@ -134,13 +134,13 @@ def _blind(agent: Agent, question: str, choices: list[str]) -> tuple[str, int, i
 
 
 def _vlm(agent: Agent, item: EvalItem, choices: list[str]) -> tuple[str, int, int]:
-    from agentvlm.images import load_image
+    from agentvlm.images import open_image
     from agentvlm.prompts import render
 
     vlm = agent.services.vlm
     if vlm is None:
         raise ConfigError("the vlm baseline needs --vlm SPEC")
-    refs = [load_image(p, max_pixels=agent.config.max_pixels) for p in item.images]
+    refs = [open_image(p, limits=agent.config.image_limits()) for p in item.images]
     prompt = render("eval_direct", question=item.question.strip(), choices=choices)["user"]
     completion = vlm.describe(refs, prompt, max_tokens=64)
     return str(completion.text).strip(), 1, 0

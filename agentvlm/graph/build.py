@@ -17,6 +17,7 @@ from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.spec import MODEL_ROLES, GraphSpec, line_of
 from agentvlm.graph.state import GraphState
 from agentvlm.models.specs import parse_spec
+from agentvlm.tools import ToolKind
 from agentvlm.types import Step
 
 __all__ = ["compile_graph", "validate_spec"]
@@ -75,6 +76,90 @@ def validate_spec(spec: GraphSpec, source: str) -> None:
         if not exits or not spec.budgets.any():
             why = "no conditional edge leaves it" if not exits else "the graph sets no budgets (rounds, seconds or model_calls)"
             fail(f"cycle {' -> '.join([*path, path[0]])} could run forever: {why}", ["edges", first_edge])
+    _check_tools(spec, fail)
+    _check_flow(spec, fail)
+
+
+def _check_tools(spec: GraphSpec, fail: Any) -> None:
+    """A node's ``tools: {kind: name}`` must name registered tools of that kind."""
+    tools = registry.known("tools")
+    for node_id, node in spec.nodes.items():
+        chosen = node.params.get("tools")
+        if not isinstance(chosen, dict):
+            continue
+        kinds = typing.get_args(ToolKind)
+        for kind, name in chosen.items():
+            loc: list[str | int] = ["nodes", node_id, "params", "tools", kind]
+            if kind not in kinds:
+                fail(f"node '{node_id}' names unknown tool kind '{kind}'; tool kinds: {', '.join(kinds)}", loc)
+            if not isinstance(name, str) or name not in tools:
+                fail(f"node '{node_id}' names unknown tool {name!r} for {kind}; known tools: {', '.join(sorted(tools))}", loc)
+            try:
+                actual = getattr(registry.load("tools", name), "kind", kind)
+            except ConfigError as exc:
+                fail(str(exc), loc)
+            if actual != kind:
+                fail(f"node '{node_id}' gives {kind} the tool '{name}', which does {actual}, not {kind}", loc)
+
+
+def _check_flow(spec: GraphSpec, fail: Any) -> None:
+    """What the built-in nodes and routers need from the graph's shape: Send payloads, route targets, a plan first."""
+    flow = registry.FLOW
+    types = {n: node.type for n, node in spec.nodes.items()}
+    for i, edge in enumerate(spec.edges):
+        route = flow.routes.get(edge.router or "")
+        if route is None:
+            continue
+        targets = _targets(edge)
+        names = list(edge.to) if isinstance(edge.to, dict) else targets
+        source = spec.nodes.get(edge.source)
+        fixed = source.params.get("tools") if source is not None and source.type == "plan" else None
+        idle = () if isinstance(fixed, list) and any(t != "segment" for t in fixed) else route.idle
+        for target in (*route.sends, *route.returns, *idle):
+            if target not in spec.nodes:
+                fail(f"router '{edge.router}' goes to a node named '{target}', and the graph has none; nodes: {', '.join(spec.nodes)}", ["edges", i, "to"])
+            if target not in names:
+                fail(f"router '{edge.router}' may go to '{target}'; list it in this edge's to: [{', '.join(route.sends + route.returns + idle)}]", ["edges", i, "to"])
+        if route.keys:
+            if not isinstance(edge.to, dict):
+                fail(f"router '{edge.router}' follows the 'next' its node sets; give to as a mapping, e.g. {{act: act, finish: verbalize}}", ["edges", i, "to"])
+            values = flow.next_values.get(types.get(edge.source, ""), ())
+            missing = [v for v in values if v not in edge.to]
+            if missing:
+                fail(f"node '{edge.source}' ({types[edge.source]}) may choose {', '.join(values)}; this edge's to lacks {', '.join(missing)}", ["edges", i, "to"])
+    for node_id, kind in types.items():
+        if kind not in flow.send_payload:
+            continue
+        senders = [r for r, route in flow.routes.items() if node_id in route.sends]
+        how = f"a router's Send task ({' or '.join(senders) or 'fan_out_tools, fan_out_perception, with the node named perceive'})"
+        if node_id == spec.entry:
+            fail(f"node '{node_id}' ({kind}) runs only as {how}, so it cannot be the entry; start with a plan node", ["entry"])
+        for i, edge in enumerate(spec.edges):
+            if node_id in _targets(edge) and edge.router not in senders:
+                via = f"router '{edge.router}'" if edge.router else "a plain edge"
+                fail(f"node '{node_id}' ({kind}) runs only as {how}, not through {via}", ["edges", i, "to"])
+    reached = _reach_without_plan(spec)
+    for node_id in reached:
+        if types[node_id] in flow.needs_plan:
+            fail(
+                f"node '{node_id}' ({types[node_id]}) reads the plan, but the graph can reach it before any plan node; "
+                "put a node of type plan first",
+                ["nodes", node_id, "type"],
+            )
+
+
+def _reach_without_plan(spec: GraphSpec) -> list[str]:
+    """Nodes reachable from the entry on a path with no ``plan`` node, in order found."""
+    succ = _successors(spec)
+    seen: list[str] = []
+    todo = [spec.entry]
+    while todo:
+        node = todo.pop()
+        if node in seen or spec.nodes[node].type == "plan":
+            continue
+        seen.append(node)
+        todo += [nxt for nxt, _ in succ.get(node, [])]
+    return seen
 
 
 def _successors(spec: GraphSpec) -> dict[str, list[tuple[str, int]]]:

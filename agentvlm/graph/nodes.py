@@ -14,7 +14,7 @@ from typing import Any, Literal
 from langgraph.types import Send
 from pydantic import BaseModel, Field, create_model
 
-from agentvlm.errors import ModelOutputError
+from agentvlm.errors import MissingDependencyError, ModelOutputError
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState, Plan
 from agentvlm.models import Message, structured
@@ -219,7 +219,14 @@ def run_tool(
         key = tool.cache_key(image, p, region, extra=extra or None)
         hit = services.cache.get(key)
         with rec.tool(tool.name, cached=hit is not None, image=image.short_hash) as detail:
-            result = hit if hit is not None else tool.run(image, p, region=region, prompts=image_prompts)
+            try:
+                result = hit if hit is not None else tool.run(image, p, region=region, prompts=image_prompts)
+            except Exception as exc:  # a failing tool becomes a note; the answer uses the rest
+                if isinstance(exc, MissingDependencyError):
+                    raise
+                detail["error"] = f"{type(exc).__name__}: {exc}"[:300]
+                rec.note(f"{tool.name} failed on image {index + 1} ({detail['error']}); answering without it")
+                continue
             detail["found"] = len(result)
             if params:
                 detail["params"] = params

@@ -109,7 +109,12 @@ def load_graph_spec(name_or_path: str | os.PathLike[str]) -> tuple[GraphSpec, st
                 f"unknown graph '{key}': not a built-in graph and no such file; built-in graphs: {', '.join(builtins)}"
             )
     source = str(path)
-    text = path.read_text()
+    if not path.is_file():
+        raise ConfigError(f"graph {key} is not a file (a folder or a device); pass a graph YAML file or a built-in name: {', '.join(builtins)}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the graph file {source} ({type(exc).__name__}); pass a UTF-8 YAML file") from None
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)

@@ -46,13 +46,12 @@ class PerceptionCache:
         self._remember(key, evidence)
         if self.folder is None:
             return
+        from agentvlm.paths import write_private
+
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / f".{key}.{threading.get_ident()}.tmp"
-            tmp.write_bytes(_evidence_list.dump_json(evidence))
-            tmp.replace(self.folder / f"{key}.json")
+            write_private(self.folder / f"{key}.json", _evidence_list.dump_json(evidence))
         except OSError:
-            pass  # a read-only or full disk only costs speed
+            pass  # a read-only or full disk only costs speed (StorageError is an OSError)
 
     def _remember(self, key: str, evidence: list[Evidence]) -> None:
         with self._lock:

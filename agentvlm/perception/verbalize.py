@@ -28,6 +28,7 @@ from agentvlm.perception.facts import (
 from agentvlm.question.vocabulary import canonical
 from agentvlm.question import Question, analyze
 from agentvlm.types import Box, Evidence
+from agentvlm.untrusted import clean, redact_lines
 
 __all__ = ["Verbalized", "estimate_tokens", "text_blocks", "verbalize"]
 
@@ -207,12 +208,12 @@ def _image_lines(
 
     words = {w for w in _words(question.text) if len(w) > 2 and w not in _STOPWORDS}
     plain = _Tier.TEXT_ASKED if question.text_need == "needed" else _Tier.TEXT
-    for where, block in text_blocks([ev for ev in evidence if ev.kind == "text" and ev.text]):
+    for where, block in text_blocks(_redacted_text(evidence)):
         # A sign's lines belong together: one line per block, rows joined with " / ",
         # boxes within a row with " | ", so a small LLM can copy the whole sign.
         for chunk in _chunks(block):
             rows = [" | ".join(_cut(ev.text or "") for ev in row) for row in chunk]
-            joined = json.dumps(" / ".join(rows), ensure_ascii=False)
+            joined = json.dumps(clean(" / ".join(rows)), ensure_ascii=False)
             members = [ev for row in chunk for ev in row]
             hit = words & _words(" ".join(ev.text or "" for ev in members))
             tier = _Tier.TEXT_MATCH if hit else plain
@@ -230,8 +231,22 @@ def _image_lines(
 
     for ev in evidence:
         if ev.kind == "statement" and ev.text:
-            add("Statements", " ".join(ev.text.split()), _Tier.STATEMENT, [ev.id])
+            add("Statements", clean(" ".join(ev.text.split())), _Tier.STATEMENT, [ev.id])
     return out, capped
+
+
+def _redacted_text(evidence: Sequence[Evidence]) -> list[Evidence]:
+    """OCR lines with instructions to the model redacted, also those split over lines (top to bottom)."""
+    lines = [ev for ev in evidence if ev.kind == "text" and ev.text]
+    order = sorted(range(len(lines)), key=lambda i: (lines[i].image, _box(lines[i]).y1, _box(lines[i]).x1))
+    cleaned, removed = redact_lines([lines[i].text or "" for i in order])
+    if not removed:
+        return lines
+    out = list(lines)
+    for i, text in zip(order, cleaned, strict=True):
+        if text != lines[i].text:
+            out[i] = lines[i].model_copy(update={"text": text})
+    return out
 
 
 def text_blocks(lines: list[Evidence]) -> list[tuple[str, list[list[Evidence]]]]:

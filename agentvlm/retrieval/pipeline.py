@@ -24,6 +24,7 @@ from agentvlm.retrieval.fetch import Fetcher, FetchError
 from agentvlm.retrieval.queries import evidence_terms, llm_queries, rule_queries
 from agentvlm.retrieval.rerank import load_embedder, rank
 from agentvlm.types import Evidence, Source
+from agentvlm.untrusted import neutralize, redact_instructions
 
 __all__ = ["Retrieval", "RetrievalOptions", "format_sources", "search_and_read"]
 
@@ -82,9 +83,10 @@ def _search(services: Services, backend: SearchBackend, query: str, k: int, rec:
         with _lock:
             _memory[key] = hits
         if path is not None:
+            from agentvlm.paths import write_private
+
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps([asdict(h) for h in hits]))
+                write_private(path, json.dumps([asdict(h) for h in hits]))
             except OSError:
                 pass
     return hits
@@ -120,12 +122,17 @@ def _backend(spec: str | None) -> SearchBackend:
 
 
 def format_sources(sources: Sequence[Source], unavailable: Sequence[str] = ()) -> str:
-    """Sources as delimited, numbered blocks of untrusted text for the reasoning prompt."""
+    """Sources as delimited, numbered blocks of untrusted text for the reasoning prompt.
+
+    Body, title and URL are all untrusted: delimiter look-alikes are made inert
+    and quotes escaped, so nothing can close its block or its attribute.
+    """
     blocks = []
     for s in sources:
-        body = s.snippet.replace("<source", "‹source").replace("</source", "‹/source")
-        title = s.title.replace('"', "'")
-        blocks.append(f'<source n={s.n} url="{s.url}" title="{title}">\n{body}\n</source>')
+        body = neutralize(s.snippet)
+        title = neutralize(" ".join(s.title.split())).replace('"', "'")
+        url = neutralize(s.url).replace('"', "%22").replace(">", "%3E").replace(" ", "%20")
+        blocks.append(f'<source n={s.n} url="{url}" title="{title}">\n{body}\n</source>')
     if unavailable:
         blocks.append("Not checked: " + "; ".join(unavailable))
     return "\n".join(blocks)
@@ -197,7 +204,12 @@ def retrieve(
         if why:
             rec.note(why)
     ranked = rank(query, chunks, k=opts.k, embedder=embedder)
-    out.sources = [Source(n=i, url=c.url, title=c.title, snippet=c.text, score=score) for i, (c, score) in enumerate(ranked, 1)]
+    for i, (c, score) in enumerate(ranked, 1):
+        snippet, removed = redact_instructions(c.text)
+        title, removed_title = redact_instructions(c.title)
+        if removed + removed_title:
+            rec.note(f"source {i} ({c.url}): removed {removed + removed_title} sentence(s) addressed to the model")
+        out.sources.append(Source(n=i, url=c.url, title=title, snippet=snippet, score=score))
     if not out.sources and not out.unavailable:
         out.unavailable.append(f"no passage found for {', '.join(repr(q) for q in out.queries)}")
     for reason in out.unavailable:

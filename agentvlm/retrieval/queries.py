@@ -18,6 +18,7 @@ from agentvlm.models import ChatModel, Completion, Message, structured
 from agentvlm.prompts import render
 from agentvlm.retrieval.bm25 import tokenize
 from agentvlm.types import Evidence
+from agentvlm.untrusted import PLACEHOLDER, clean
 
 __all__ = ["MAX_QUERIES", "Queries", "evidence_terms", "llm_queries", "rule_queries"]
 
@@ -34,9 +35,10 @@ class Queries(BaseModel):
 
 
 def evidence_terms(evidence: Sequence[Evidence]) -> tuple[list[str], list[str]]:
-    """OCR lines (most confident first) and distinct object labels from the evidence."""
+    """OCR lines (most confident first, untrusted text cleaned, lines addressed to the model dropped) and object labels."""
     texts = [e for e in evidence if e.kind == "text" and e.text and e.text.strip()]
-    ocr = [" ".join(e.text.split()) for e in sorted(texts, key=lambda e: -(e.score or 0)) if e.text]
+    lines = [clean(" ".join(e.text.split())) for e in sorted(texts, key=lambda e: -(e.score or 0)) if e.text]
+    ocr = [line for line in lines if line != PLACEHOLDER]
     labels = [e.label for e in evidence if e.kind == "object" and e.label]
     return list(dict.fromkeys(ocr)), list(dict.fromkeys(labels))
 

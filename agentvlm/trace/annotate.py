@@ -157,11 +157,10 @@ def write_trace(answer: Answer, folder: str | os.PathLike[str], stem: str) -> Tr
     import cv2
 
     from agentvlm.errors import ImageError
+    from agentvlm.paths import FILE_MODE, private_dir, write_private
 
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    json_path = out / f"{stem}.json"
-    json_path.write_text(answer.model_dump_json(indent=2))
+    out = private_dir(Path(folder))
+    json_path = write_private(out / f"{stem}.json", answer.model_dump_json(indent=2))
     images: list[Path] = []
     for k in range(len(answer.images)):
         try:
@@ -171,5 +170,6 @@ def write_trace(answer: Answer, folder: str | os.PathLike[str], stem: str) -> Tr
         path = out / f"{stem}-i{k}.png"
         if not cv2.imwrite(str(path), rgb[:, :, ::-1]):
             raise OSError(f"could not write the annotated image {path}")
+        os.chmod(path, FILE_MODE)
         images.append(path)
     return TraceFiles(json_path=json_path, images=images)
