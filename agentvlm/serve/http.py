@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agentvlm.errors import AgentVLMError, ConfigError, InputError, MissingDependencyError
 from agentvlm.serve import openai_api
 from agentvlm.serve.inputs import PayloadTooLarge, image_file
-from agentvlm.serve.runner import Busy, Runner, TimedOut, UnknownModel
+from agentvlm.serve.runner import Busy, Runner, TimedOut, UnknownModel, annotated_png
 from agentvlm.serve.settings import ServeSettings
 from agentvlm.types import Answer, ImageRef
 
@@ -134,7 +134,7 @@ def create_app(settings: ServeSettings | None = None, *, runner: Runner | None =
         answer = _answer(runner, answer_id)
         if not 0 <= k < len(answer.images):
             raise _NotFound(f"answer {answer_id} has {len(answer.images)} image(s); k must be 0..{len(answer.images) - 1}")
-        png = await asyncio.to_thread(_png, answer, k)
+        png = await asyncio.to_thread(annotated_png, answer, k)
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
     return app
@@ -257,17 +257,6 @@ def _answer(runner: Runner, answer_id: str) -> Answer:
     if answer is None:
         raise _NotFound(f"no recent answer {answer_id!r}; the server keeps the last {runner.settings.keep_answers}")
     return answer
-
-
-def _png(answer: Answer, k: int) -> bytes:
-    import cv2
-
-    from agentvlm.trace import annotate
-
-    ok, buf = cv2.imencode(".png", annotate(answer, k)[:, :, ::-1])
-    if not ok:
-        raise AgentVLMError("could not encode the annotated image")
-    return bytes(buf)
 
 
 def _web_file(name: str) -> Response:

@@ -28,7 +28,7 @@ from agentvlm.types import Answer, ImageRef
 if TYPE_CHECKING:
     from agentvlm.agent import Agent, Event
 
-__all__ = ["Busy", "Runner", "TimedOut", "UnknownModel"]
+__all__ = ["Busy", "Runner", "TimedOut", "UnknownModel", "annotated_png"]
 
 
 class Busy(AgentVLMError):
@@ -238,3 +238,23 @@ def _forget(agent: Agent, thread_id: str, turns: int) -> None:
 
     for n in range(1, turns + 1):
         agent.checkpointer.delete_thread(turn_thread(thread_id, n))
+
+
+def annotated_png(answer: Answer, k: int, *, max_side: int | None = None, jpeg: bool = False) -> bytes:
+    """The ``k``-th image of ``answer`` with its evidence drawn, as PNG (or JPEG) bytes.
+
+    ``max_side`` scales it down first: MCP clients cap a message at about 1 MB.
+    """
+    import cv2
+
+    from agentvlm.trace import annotate
+
+    bgr = annotate(answer, k)[:, :, ::-1]
+    h, w = bgr.shape[:2]
+    if max_side and max(h, w) > max_side:
+        scale = max_side / max(h, w)
+        bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg" if jpeg else ".png", bgr, [cv2.IMWRITE_JPEG_QUALITY, 85] if jpeg else [])
+    if not ok:
+        raise AgentVLMError("could not encode the annotated image")
+    return bytes(buf)
