@@ -135,8 +135,10 @@ class RecordingServer:
 
 
 @contextmanager
-def agentvlm_process(args: list[str], ready_url: str, *, timeout: float = 60.0, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``python -m agentvlm ARGS`` (a server) until ``ready_url`` answers; stop it afterwards."""
+def agentvlm_process(args: list[str], ready_url: str, *, timeout: float = 60.0, env: dict[str, str] | None = None,
+                     status: int | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``python -m agentvlm ARGS`` (a server) until ``ready_url`` answers (with ``status``, else
+    anything below 500); stop it afterwards."""
     import httpx
 
     proc = subprocess.Popen([sys.executable, "-m", "agentvlm", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -148,7 +150,8 @@ def agentvlm_process(args: list[str], ready_url: str, *, timeout: float = 60.0, 
                 err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
                 raise RuntimeError(f"agentvlm {' '.join(args)} exited with {proc.returncode}: {err}")
             try:
-                if httpx.get(ready_url, timeout=2.0).status_code < 500:
+                code = httpx.get(ready_url, timeout=2.0).status_code
+                if code == status or (status is None and code < 500):
                     break
             except httpx.HTTPError:
                 pass

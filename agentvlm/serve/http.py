@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import hmac
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -29,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agentvlm.errors import AgentVLMError, ConfigError, InputError, MissingDependencyError
 from agentvlm.serve import openai_api
 from agentvlm.serve.inputs import PayloadTooLarge, image_file
-from agentvlm.serve.runner import Busy, Runner, TimedOut, UnknownModel, annotated_png
+from agentvlm.serve.runner import Busy, Runner, TimedOut, UnknownModel
 from agentvlm.serve.settings import ServeSettings
 from agentvlm.types import Answer, ImageRef
 
@@ -83,6 +84,7 @@ def create_app(settings: ServeSettings | None = None, *, runner: Runner | None =
             "max_concurrency": settings.max_concurrency,
             "max_queue": settings.max_queue,
             "auth": settings.api_key is not None,
+            "pid": os.getpid(),
         }
 
     @app.get("/v1/models")
@@ -126,15 +128,17 @@ def create_app(settings: ServeSettings | None = None, *, runner: Runner | None =
 
     @app.get("/v1/answers/{answer_id}")
     async def get_answer(answer_id: str, request: Request) -> dict[str, Any]:
-        answer = _answer(runner, answer_id)
+        answer = await _answer(runner, answer_id)
         return {**json.loads(answer.model_dump_json()), **_links(answer, answer_id, str(request.base_url))}
 
     @app.get("/v1/answers/{answer_id}/images/{k}.png")
     async def annotated(answer_id: str, k: int) -> Response:
-        answer = _answer(runner, answer_id)
+        answer = await _answer(runner, answer_id)
         if not 0 <= k < len(answer.images):
             raise _NotFound(f"answer {answer_id} has {len(answer.images)} image(s); k must be 0..{len(answer.images) - 1}")
-        png = await asyncio.to_thread(annotated_png, answer, k)
+        png = await asyncio.to_thread(runner.png, answer_id, k)
+        if png is None:
+            raise _NotFound(f"the annotated image of answer {answer_id} is gone; ask again")
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
     return app
@@ -221,8 +225,6 @@ def _question(settings: ServeSettings, question: str) -> str:
 
 
 async def _ask_fields(request: Request, settings: ServeSettings) -> dict[str, Any]:
-    import os
-
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data") or kind.startswith("application/x-www-form-urlencoded"):
         form = await request.form(max_files=settings.max_images + 1, max_fields=32, max_part_size=settings.max_body_bytes)
@@ -252,8 +254,8 @@ def _links(answer: Answer, answer_id: str, base: str) -> dict[str, Any]:
     return {"answer_id": answer_id, "annotated_images": [f"{base}v1/answers/{answer_id}/images/{k}.png" for k in range(len(answer.images))]}
 
 
-def _answer(runner: Runner, answer_id: str) -> Answer:
-    answer = runner.answers.get(answer_id)
+async def _answer(runner: Runner, answer_id: str) -> Answer:
+    answer = await asyncio.to_thread(runner.recall, answer_id)
     if answer is None:
         raise _NotFound(f"no recent answer {answer_id!r}; the server keeps the last {runner.settings.keep_answers}")
     return answer

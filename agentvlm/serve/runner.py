@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agentvlm.errors import AgentVLMError, ConfigError
 from agentvlm.serve.settings import ServeSettings
@@ -28,7 +28,20 @@ from agentvlm.types import Answer, ImageRef
 if TYPE_CHECKING:
     from agentvlm.agent import Agent, Event
 
-__all__ = ["Busy", "Runner", "TimedOut", "UnknownModel", "annotated_png"]
+__all__ = ["Busy", "Runner", "SharedAnswers", "TimedOut", "UnknownModel", "annotated_png"]
+
+
+class SharedAnswers(Protocol):
+    """Answers and their annotated images kept where every replica can read them (Ray Serve).
+
+    A replica may be asked for an image of an answer another replica gave.
+    """
+
+    def put(self, key: str, answer_json: str, pngs: list[bytes]) -> None: ...
+
+    def answer(self, key: str) -> str | None: ...
+
+    def png(self, key: str, k: int) -> bytes | None: ...
 
 
 class Busy(AgentVLMError):
@@ -46,10 +59,11 @@ class TimedOut(AgentVLMError):
 class Runner:
     """Agents by graph name (built on first use, sharing models and the perception cache)."""
 
-    def __init__(self, settings: ServeSettings) -> None:
+    def __init__(self, settings: ServeSettings, *, shared: SharedAnswers | None = None) -> None:
         from agentvlm.graph import builtin_graphs, load_graph_spec
 
         self.settings = settings
+        self.shared = shared
         config = settings.config
         default_spec, _ = load_graph_spec(config.graph)
         self.default_graph = default_spec.name
@@ -63,6 +77,7 @@ class Runner:
         self.answered = 0
         self.pending = 0  # admitted and not yet finished: running or waiting for a slot
         self.answers: OrderedDict[str, Answer] = OrderedDict()
+        self._answers_lock = threading.Lock()
         self._tmp = Path(tempfile.mkdtemp(prefix="agentvlm-serve-"))
         self.uploads = self._tmp / "images"
 
@@ -176,7 +191,7 @@ class Runner:
                 if isinstance(item, BaseException):
                     raise item
                 if item.answer is not None:
-                    self.remember(item.answer)
+                    await asyncio.to_thread(self.remember, item.answer)
                 yield item
         finally:
             stop.set()
@@ -193,16 +208,37 @@ class Runner:
         return f"no answer within this server's timeout of {self.settings.timeout_s:g} s; ask something simpler or raise --timeout"
 
     def answer_id(self, answer: Answer) -> str:
-        return next((k for k, v in self.answers.items() if v is answer), "")
+        with self._answers_lock:
+            return next((k for k, v in self.answers.items() if v is answer), "")
 
     def remember(self, answer: Answer) -> str:
+        """Keep ``answer`` for ``GET /v1/answers/{id}`` (and in ``shared``, images drawn now)."""
         key = uuid.uuid4().hex
-        self.answered += 1
-        self.answers[key] = answer
-        while len(self.answers) > self.settings.keep_answers:
-            self.answers.popitem(last=False)
-        self._trim_uploads()
+        if self.shared is not None:
+            self.shared.put(key, answer.model_dump_json(), [annotated_png(answer, k) for k in range(len(answer.images))])
+        with self._answers_lock:
+            self.answered += 1
+            self.answers[key] = answer
+            while len(self.answers) > self.settings.keep_answers:
+                self.answers.popitem(last=False)
+            self._trim_uploads()
         return key
+
+    def recall(self, key: str) -> Answer | None:
+        """A recent answer by id, from this process or the shared store."""
+        with self._answers_lock:
+            found = self.answers.get(key)
+        if found is None and self.shared is not None and (text := self.shared.answer(key)) is not None:
+            found = Answer.model_validate_json(text)
+        return found
+
+    def png(self, key: str, k: int) -> bytes | None:
+        """The ``k``-th annotated image of answer ``key``: drawn here, or the shared store's copy."""
+        with self._answers_lock:
+            local = self.answers.get(key)
+        if local is not None:
+            return annotated_png(local, k)
+        return self.shared.png(key, k) if self.shared is not None else None
 
     def _trim_uploads(self) -> None:
         keep = {ref.path for answer in self.answers.values() for ref in answer.images}
