@@ -42,7 +42,7 @@ def _messages(photo: str, question: str) -> list[dict[str, Any]]:
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(int(round(q * (len(ordered) - 1))), len(ordered) - 1)] if ordered else float("nan")
+    return ordered[min(round(q * (len(ordered) - 1)), len(ordered) - 1)] if ordered else float("nan")
 
 
 def run_load(base: str, concurrency: int, requests: int, server_pid: int) -> dict[str, Any]:

@@ -19,9 +19,9 @@ import pytest
 
 openai = pytest.importorskip("openai", reason="the serve tests need the openai client: pip install 'agentvlm[dev]'")
 pytest.importorskip("fastapi", reason="agentvlm serve needs pip install 'agentvlm[serve]'")
-import httpx  # noqa: E402
+import httpx
 
-from tests.servers import agentvlm_process, free_port  # noqa: E402
+from tests.servers import agentvlm_process, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -211,9 +211,28 @@ def test_a_full_queue_answers_429_and_the_others_finish(client: openai.OpenAI, s
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_the_readme_curl_snippet_answers(server: str) -> None:
     section = README.read_text().split("## Serve", 1)[1]
-    snippet = re.search(r"```bash\n(curl .*?)```", section, re.S)
+    snippet = re.search(r"```bash\n(curl .*?)```", section, re.DOTALL)
     assert snippet, "the README's Serve section has a curl snippet"
     script = snippet.group(1).replace("http://127.0.0.1:8000", server).replace("$AGENTVLM_API_KEY", KEY)
-    out = subprocess.run(["bash", "-c", script], cwd=README.parent, capture_output=True, text=True, timeout=240)
+    out = subprocess.run(["bash", "-c", script], cwd=README.parent, capture_output=True, text=True, timeout=240, check=False)
     assert out.returncode == 0, out.stderr
     assert re.search(r'"content":\s*"\d+"', out.stdout), out.stdout[:500]
+
+
+def test_past_the_timeout_a_question_gets_504_and_its_slot_comes_back(examples_dir: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    messages = [user("How many people are in this picture?", examples_dir / "street_scene_pedestrians.jpg")]
+    with agentvlm_process(["serve", "--port", str(port), "--timeout", "0.5"], f"{base}/healthz"):
+        client = openai.OpenAI(base_url=f"{base}/v1", api_key="x", max_retries=0, timeout=60)
+        with pytest.raises(openai.APIStatusError, match="no answer within this server's timeout of 0.5 s") as caught:
+            client.chat.completions.create(model="prism", messages=messages)
+        assert caught.value.status_code == 504
+        with pytest.raises(openai.APIError, match="timeout of 0.5 s"):  # streamed: the error arrives as an event
+            list(client.chat.completions.create(model="prism", messages=messages, stream=True))
+        import time
+
+        deadline = time.monotonic() + 180
+        while health(base)["running"] and time.monotonic() < deadline:  # each run stops after its current node
+            time.sleep(0.5)
+        assert health(base)["running"] == 0

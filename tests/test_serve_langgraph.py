@@ -15,10 +15,10 @@ import pytest
 
 pytest.importorskip("langgraph_sdk", reason="needs pip install 'agentvlm[langgraph-server]'")
 pytest.importorskip("langgraph_api", reason="needs pip install 'agentvlm[langgraph-server]' (langgraph-cli[inmem])")
-import httpx  # noqa: E402
-from langgraph_sdk import get_sync_client  # noqa: E402
+import httpx
+from langgraph_sdk import get_sync_client
 
-from tests.servers import free_port  # noqa: E402
+from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 LANGGRAPH = shutil.which("langgraph") or str(Path(sys.executable).with_name("langgraph"))

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("mcp", reason="agentvlm mcp needs pip install 'agentvlm[mcp]'")
-import anyio  # noqa: E402
-from mcp import Client  # noqa: E402
-from mcp.client.stdio import StdioServerParameters  # noqa: E402
+import anyio
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
 
-from tests.servers import agentvlm_process, free_port  # noqa: E402
+from tests.servers import agentvlm_process, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -31,7 +31,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def readme_config() -> dict[str, object]:
     section = README.read_text().split("## Serve", 1)[1]
-    block = re.search(r"```json\n(\{.*?\"mcpServers\".*?)```", section, re.S)
+    block = re.search(r"```json\n(\{.*?\"mcpServers\".*?)```", section, re.DOTALL)
     assert block, "the README's Serve section has an MCP client configuration"
     config: dict[str, object] = json.loads(block.group(1))["mcpServers"]["agentvlm"]
     return config
@@ -63,7 +63,7 @@ def test_stdio_from_the_readme_config(examples_dir: Path) -> None:
             assert "(default)" in graphs and "moai:" in graphs
             result = await client.call_tool("ask_image", {"image": str(photo), "question": "How many people are in this picture?"})
             assert not result.is_error, texts(result)
-            answer = re.search(r"^Answer: (\d+)$", texts(result), re.M)
+            answer = re.search(r"^Answer: (\d+)$", texts(result), re.MULTILINE)
             assert answer and int(answer.group(1)) == texts(result).count(" darknet person at ")
             from PIL import Image
 

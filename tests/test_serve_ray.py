@@ -13,9 +13,9 @@ import pytest
 
 pytest.importorskip("ray.serve", reason="agentvlm serve --ray needs pip install 'agentvlm[ray-serve]'")
 openai = pytest.importorskip("openai", reason="the serve tests need the openai client: pip install 'agentvlm[dev]'")
-import httpx  # noqa: E402
+import httpx
 
-from tests.servers import agentvlm_process, free_port  # noqa: E402
+from tests.servers import agentvlm_process, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

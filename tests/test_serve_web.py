@@ -15,10 +15,10 @@ import pytest
 
 pytest.importorskip("fastapi", reason="agentvlm serve needs pip install 'agentvlm[serve]'")
 webdriver = pytest.importorskip("selenium.webdriver", reason="the web test needs selenium: pip install 'agentvlm[dev]'")
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.servers import agentvlm_process, free_port  # noqa: E402
+from tests.servers import agentvlm_process, free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")

@@ -168,7 +168,7 @@ def _status(exc: AgentVLMError) -> tuple[int, str, str | None]:
 
 def _error_event(exc: BaseException) -> str:
     if isinstance(exc, AgentVLMError):
-        status, kind, code = _status(exc)
+        _, kind, code = _status(exc)
         body = openai_api.error_body(str(exc), kind=kind, code=code)
     else:
         body = openai_api.error_body(f"internal error: {type(exc).__name__}: {exc}", kind="server_error")
@@ -226,7 +226,7 @@ def _question(settings: ServeSettings, question: str) -> str:
 
 async def _ask_fields(request: Request, settings: ServeSettings) -> dict[str, Any]:
     kind = request.headers.get("content-type", "")
-    if kind.startswith("multipart/form-data") or kind.startswith("application/x-www-form-urlencoded"):
+    if kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         form = await request.form(max_files=settings.max_images + 1, max_fields=32, max_part_size=settings.max_body_bytes)
         uploads: list[tuple[bytes, str]] = []
         sources: list[str] = []

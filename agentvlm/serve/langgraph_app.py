@@ -56,7 +56,8 @@ def build(graph: str | None = None) -> Any:
         question = str(state.get("question") or "").strip()
         if not question:
             raise InputError("the input needs a question: {\"image\": \"photo.jpg\", \"question\": \"How many people?\"}")
-        sources = list(state.get("images") or []) or ([state["image"]] if state.get("image") else [])
+        given: list[Any] = list(state.get("images") or []) or ([state["image"]] if state.get("image") else [])
+        sources = [str(s) for s in given]
         if not sources:
             raise InputError("the input needs an image: a path on the server or a data:image/...;base64 URI")
         refs = [

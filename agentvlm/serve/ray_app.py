@@ -94,7 +94,7 @@ def deployment(settings: ServeSettings, *, replicas: int, num_cpus: float = 1.0)
     import ray
 
     store = ray.remote(num_cpus=0)(_AnswerStore).options(name="agentvlm-answers", get_if_exists=True).remote(min(settings.keep_answers, 64))
-    return AgentVLMReplica.bind(settings, store)
+    return AgentVLMReplica.bind(settings, store)  # type: ignore[attr-defined]
 
 
 def serve_ray(settings: ServeSettings, *, host: str, port: int, replicas: int, address: str | None = None) -> int:
@@ -125,6 +125,6 @@ def serve_ray(settings: ServeSettings, *, host: str, port: int, replicas: int, a
     except KeyboardInterrupt:
         pass
     finally:
-        serve.shutdown()
+        serve.shutdown()  # type: ignore[no-untyped-call]
         ray.shutdown()
     return 0

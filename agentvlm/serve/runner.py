@@ -27,6 +27,7 @@ from agentvlm.types import Answer, ImageRef
 
 if TYPE_CHECKING:
     from agentvlm.agent import Agent, Event
+    from agentvlm.tools import ToolKind
 
 __all__ = ["Busy", "Runner", "SharedAnswers", "TimedOut", "UnknownModel", "annotated_png"]
 
@@ -99,15 +100,17 @@ class Runner:
         return model
 
     def agent(self, graph: str) -> Agent:
-        from agentvlm.agent import Agent
         from langgraph.checkpoint.memory import InMemorySaver
+
+        from agentvlm.agent import Agent
 
         with self._lock:
             if graph not in self._agents:
                 shared: dict[str, Any] = {}
                 if self._agents:  # one set of models and one cache for every graph
                     first = next(iter(self._agents.values())).services
-                    shared = {"llm": first.llm, "cache": first.cache, "tools": {k: first.tool(k) for k in ("detect", "ocr", "segment")}}  # type: ignore[arg-type]
+                    kinds: tuple[ToolKind, ...] = ("detect", "ocr", "segment")
+                    shared = {"llm": first.llm, "cache": first.cache, "tools": {k: first.tool(k) for k in kinds}}
                 self._agents[graph] = Agent(self.settings.config, graph=self.graphs[graph], checkpointer=InMemorySaver(), **shared)
             return self._agents[graph]
 
@@ -156,7 +159,7 @@ class Runner:
         history = list(history)[-self.settings.max_history_turns :] if self.settings.max_history_turns else []
 
         def produce() -> None:
-            run = None
+            run: Iterator[Event] | None = None
             try:
                 _seed(agent, thread_id, history)
                 run = agent.stream(list(images), question, choices=choices, thread_id=thread_id)
@@ -168,7 +171,7 @@ class Runner:
                 loop.call_soon_threadsafe(events.put_nowait, exc)
             finally:
                 if run is not None:
-                    run.close()  # stops the graph after the running node
+                    getattr(run, "close", lambda: None)()  # a generator: stops the graph after the running node
                 _forget(agent, thread_id, len(history) + 1)
                 loop.call_soon_threadsafe(events.put_nowait, done)
 
