@@ -144,7 +144,6 @@ class Runner:
         """
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.settings.max_concurrency)
-        agent = self.agent(graph)
         deadline = time.monotonic() + self.settings.timeout_s
         try:
             await asyncio.wait_for(self._slots.acquire(), timeout=self.settings.timeout_s)
@@ -160,7 +159,9 @@ class Runner:
 
         def produce() -> None:
             run: Iterator[Event] | None = None
+            agent: Agent | None = None
             try:
+                agent = self.agent(graph)  # here, not in the event loop: a second graph's agent loads the shared models
                 _seed(agent, thread_id, history)
                 run = agent.stream(list(images), question, choices=choices, thread_id=thread_id)
                 for event in run:
@@ -172,7 +173,8 @@ class Runner:
             finally:
                 if run is not None:
                     getattr(run, "close", lambda: None)()  # a generator: stops the graph after the running node
-                _forget(agent, thread_id, len(history) + 1)
+                if agent is not None:
+                    _forget(agent, thread_id, len(history) + 1)
                 loop.call_soon_threadsafe(events.put_nowait, done)
 
         slots = self._slots
