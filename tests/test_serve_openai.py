@@ -49,3 +49,20 @@ def test_conversation(messages: list[ChatMessage], question: str, images: list[s
 def test_bad_conversations_say_what_to_send(messages: list[ChatMessage], message: str) -> None:
     with pytest.raises(InputError, match=message):
         conversation(messages)
+
+
+def test_serve_refuses_bad_options_and_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from agentvlm.cli import main
+
+    assert main(["serve", "--max-concurrency", "0"]) == 2
+    assert "--max-concurrency must be at least 1, got 0" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+        assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+        assert main(["mcp", "--transport", "http", "--port", str(port)]) == 2
+        assert "choose another --port" in capsys.readouterr().err

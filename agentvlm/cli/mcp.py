@@ -29,6 +29,10 @@ def run(args: argparse.Namespace) -> int:
         from agentvlm.serve.mcp_server import build_server
     except ImportError as exc:
         raise MissingDependencyError(exc.name or "mcp", extra="mcp", purpose="agentvlm mcp") from None
+    if args.transport == "http":
+        from agentvlm.cli.serve import check_port
+
+        check_port(args.host, args.port)
     allow_paths = args.allow_paths if args.allow_paths is not None else args.transport == "stdio"
     server = build_server(build_config(args), allow_paths=allow_paths)
     if args.transport == "stdio":

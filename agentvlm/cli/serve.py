@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from agentvlm.serve.settings import ServeSettings
 
-__all__ = ["HELP", "add_arguments", "run", "settings_from_args"]
+__all__ = ["HELP", "add_arguments", "check_port", "run", "settings_from_args"]
 
 HELP = "serve an OpenAI-compatible API, /v1/ask and a web page over HTTP"
 
@@ -32,6 +32,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replicas", type=int, default=1, metavar="N", help="Ray Serve replicas, each with its own models (default 1)")
     p.add_argument("--ray-address", metavar="ADDR", help="an existing Ray cluster (default: $RAY_ADDRESS, else a local one)")
     model_options(p)
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail with one clear message, before any model or cluster starts, if ``host:port`` is taken."""
+    import socket
+
+    from agentvlm.errors import InputError
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port or --host") from None
 
 
 def settings_from_args(args: argparse.Namespace) -> ServeSettings:
@@ -59,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from agentvlm.errors import MissingDependencyError
 
     settings = settings_from_args(args)
+    check_port(args.host, args.port)
     if args.ray:
         from agentvlm.serve.ray_app import serve_ray
 
