@@ -20,7 +20,7 @@ from typing import Any
 
 from typing_extensions import Self
 
-__all__ = ["CANNED_COMPLETION", "FileServer", "RecordingServer", "closed_port", "free_port", "llama_server"]
+__all__ = ["CANNED_COMPLETION", "FileServer", "RecordingServer", "agentvlm_process", "closed_port", "free_port", "llama_server"]
 
 CANNED_COMPLETION: dict[str, Any] = {
     "id": "chatcmpl-1",
@@ -204,3 +204,37 @@ class FileServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+@contextmanager
+def agentvlm_process(args: list[str], ready_url: str, *, timeout: float = 60.0, env: dict[str, str] | None = None,
+                     status: int | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``python -m agentvlm ARGS`` (a server) until ``ready_url`` answers (with ``status``, else
+    anything below 500); stop it afterwards."""
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-m", "agentvlm", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+                raise RuntimeError(f"agentvlm {' '.join(args)} exited with {proc.returncode}: {err}")
+            try:
+                code = httpx.get(ready_url, timeout=2.0).status_code
+                if code == status or (status is None and code < 500):
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"agentvlm {' '.join(args)} did not answer {ready_url} within {timeout:.0f}s")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()

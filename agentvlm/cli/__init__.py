@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "report": "agentvlm.cli.report",
     "graph": "agentvlm.cli.graph",
     "eval": "agentvlm.cli.eval",
+    "serve": "agentvlm.cli.serve",
+    "mcp": "agentvlm.cli.mcp",
 }
 
 

@@ -1,0 +1,45 @@
+"""Serve agentvlm to MCP clients (Claude Desktop, IDE agents): tools ask_image, describe_image and
+list_graphs, over stdio (default) or streamable HTTP. Needs pip install 'agentvlm[mcp]'."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["HELP", "add_arguments", "run"]
+
+HELP = "serve agentvlm's tools to MCP clients over stdio or streamable HTTP"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from agentvlm.cli import model_options
+
+    p.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="stdio (default; the client starts the server) or streamable HTTP")
+    p.add_argument("--host", default="127.0.0.1", help="address for --transport http (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port for --transport http (default 8765; the endpoint is /mcp)")
+    p.add_argument("--allow-paths", action=argparse.BooleanOptionalAction, default=None,
+                   help="let ask_image read image files on this machine (default: on for stdio, off for http)")
+    model_options(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agentvlm.cli.ask import build_config
+    from agentvlm.errors import MissingDependencyError
+
+    try:
+        from agentvlm.serve.mcp_server import build_server
+    except ImportError as exc:
+        raise MissingDependencyError(exc.name or "mcp", extra="mcp", purpose="agentvlm mcp") from None
+    if args.transport == "http":
+        from agentvlm.cli.serve import check_port
+
+        check_port(args.host, args.port)
+    allow_paths = args.allow_paths if args.allow_paths is not None else args.transport == "stdio"
+    server = build_server(build_config(args), allow_paths=allow_paths)
+    if args.transport == "stdio":
+        server.run("stdio")
+    else:
+        import sys
+
+        print(f"agentvlm mcp: streamable HTTP on http://{args.host}:{args.port}/mcp", file=sys.stderr, flush=True)
+        server.run("streamable-http", host=args.host, port=args.port)
+    return 0

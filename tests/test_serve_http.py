@@ -1,0 +1,238 @@
+"""`agentvlm serve` on loopback, driven by the official `openai` client and plain HTTP.
+
+One server for the module (the real CLI, the embedded SmolLM2 stack), with a key, small
+body and image limits, one slot and one queue place, so the 429 path is reachable.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+openai = pytest.importorskip("openai", reason="the serve tests need the openai client: pip install 'agentvlm[dev]'")
+pytest.importorskip("fastapi", reason="agentvlm serve needs pip install 'agentvlm[serve]'")
+import httpx
+
+from tests.servers import agentvlm_process, free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+KEY = "test-key-123"
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = free_port()
+    args = ["serve", "--port", str(port), "--api-key", KEY, "--max-concurrency", "1", "--max-queue", "1",
+            "--max-body-mb", "1", "--max-image-mb", "0.3"]
+    with agentvlm_process(args, f"http://127.0.0.1:{port}/healthz"):
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def client(server: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{server}/v1", api_key=KEY, max_retries=0, timeout=240)
+
+
+def data_uri(path: Path) -> str:
+    mime = "image/png" if path.suffix == ".png" else "image/jpeg"
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def user(text: str, *images: Path) -> dict[str, object]:
+    parts: list[dict[str, object]] = [{"type": "text", "text": text}]
+    parts += [{"type": "image_url", "image_url": {"url": data_uri(p)}} for p in images]
+    return {"role": "user", "content": parts}
+
+
+def health(server: str) -> dict[str, object]:
+    return httpx.get(f"{server}/healthz").json()
+
+
+def test_models_lists_the_builtin_graphs(client: openai.OpenAI, server: str) -> None:
+    ids = [m.id for m in client.models.list()]
+    assert {"prism", "moai", "proreason"} <= set(ids)
+    assert health(server)["default_graph"] in ids
+
+
+def test_counts_people_with_evidence_and_an_annotated_image(client: openai.OpenAI, server: str, examples_dir: Path) -> None:
+    photo = examples_dir / "street_scene_pedestrians.jpg"
+    reply = client.chat.completions.create(model="prism", messages=[user("How many people are in this picture?", photo)])
+    text = reply.choices[0].message.content or ""
+    extra = reply.model_extra["agentvlm"]
+    people = [e for e in extra["answer"]["evidence"] if e["label"] == "person"]
+    assert re.fullmatch(r"\d+", text.strip()), text
+    assert int(text) == len(people) >= 3  # the count is the detector's, computed in code
+    assert [s["node"] for s in extra["answer"]["steps"]][-1] == "answer"
+    assert reply.usage is not None and reply.usage.prompt_tokens > 0
+
+    from PIL import Image
+
+    png = httpx.get(extra["annotated_images"][0], headers={"Authorization": f"Bearer {KEY}"})
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    drawn = Image.open(io.BytesIO(png.content)).convert("RGB")
+    assert drawn.size == Image.open(photo).size
+    assert (255, 0, 255) in {drawn.getpixel((x, y)) for x in range(0, drawn.width, 2) for y in range(0, drawn.height, 2)}  # magenta boxes
+    assert httpx.get(extra["annotated_images"][0]).status_code == 401
+
+
+def test_streaming_sends_the_steps_then_the_answer(client: openai.OpenAI, examples_dir: Path) -> None:
+    chunks = list(client.chat.completions.create(
+        model="prism", stream=True, messages=[user("How many people are in this picture?", examples_dir / "street_scene_pedestrians.jpg")]))
+    steps = [c.choices[0].delta.model_extra.get("reasoning_content") for c in chunks]
+    steps = [s for s in steps if s]
+    contents = [i for i, c in enumerate(chunks) if c.choices[0].delta.content]
+    assert any(s.startswith("✓ reason") for s in steps) and len(steps) >= 4
+    last_step = max(i for i, c in enumerate(chunks) if c.choices[0].delta.model_extra.get("reasoning_content"))
+    assert len(contents) == 1 and contents[0] > last_step  # progress first, then the answer
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    final = chunks[-1].model_extra["agentvlm"]["answer"]
+    assert final["text"] == chunks[contents[0]].choices[0].delta.content
+    assert [s["node"] for s in final["steps"]] == [c.model_extra["agentvlm"]["step"]["node"] for c in chunks if "step" in (c.model_extra or {}).get("agentvlm", {})]
+
+
+def test_a_follow_up_asks_about_the_earlier_image_with_the_history(client: openai.OpenAI, examples_dir: Path) -> None:
+    first = user("How many people are in this picture?", examples_dir / "street_scene_pedestrians.jpg")
+    reply = client.chat.completions.create(model="prism", messages=[first])
+    messages = [first, {"role": "assistant", "content": reply.choices[0].message.content}, {"role": "user", "content": "Where are they?"}]
+    follow = client.chat.completions.create(model="prism", messages=messages)
+    answer = follow.model_extra["agentvlm"]["answer"]
+    assert answer["question"] == "Where are they?"
+    assert Path(answer["images"][0]["path"]).name.startswith(answer["images"][0]["sha256"][:32])  # the first turn's photo
+    notes = " ".join(s["note"] or "" for s in answer["steps"])
+    assert "targets carried over from the previous turn: person" in notes  # the history reached the graph
+    assert follow.choices[0].message.content
+
+
+def test_a_wrong_key_is_refused_before_any_model_runs(server: str, examples_dir: Path) -> None:
+    answered = health(server)["answered"]
+    bad = openai.OpenAI(base_url=f"{server}/v1", api_key="wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError, match="a wrong API key"):
+        bad.chat.completions.create(model="prism", messages=[user("How many people?", examples_dir / "street_scene_pedestrians.jpg")])
+    r = httpx.post(f"{server}/v1/chat/completions", json={"model": "prism", "messages": [user("How many people?", examples_dir / "street_scene_pedestrians.jpg")]})
+    assert r.status_code == 401 and "no API key" in r.json()["error"]["message"] and r.headers["www-authenticate"] == "Bearer"
+    assert httpx.get(f"{server}/v1/models").status_code == 401
+    assert health(server)["answered"] == answered
+
+
+def test_oversized_bodies_and_images_get_413(client: openai.OpenAI, server: str) -> None:
+    huge = "data:image/jpeg;base64," + "A" * (2 * 2**20)
+    with pytest.raises(openai.APIStatusError, match="request body is over") as caught:
+        client.chat.completions.create(model="prism", messages=[{"role": "user", "content": [{"type": "text", "text": "What?"}, {"type": "image_url", "image_url": {"url": huge}}]}])
+    assert caught.value.status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds on a chunked body too
+        for _ in range(40):
+            yield b"x" * 65536
+
+    r = httpx.post(f"{server}/v1/ask", content=chunks(), headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+    assert r.status_code == 413 and "over this server's limit" in r.json()["error"]["message"]
+
+    import numpy as np
+    from PIL import Image
+
+    noise = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (400, 400, 3), dtype=np.uint8)).save(noise, format="PNG")
+    assert 0.3 * 2**20 < noise.tell() < 0.7 * 2**20
+    uri = "data:image/png;base64," + base64.b64encode(noise.getvalue()).decode()
+    with pytest.raises(openai.APIStatusError, match="over this server's limit of 0.3 MiB") as caught:
+        client.chat.completions.create(model="prism", messages=[{"role": "user", "content": [{"type": "text", "text": "What?"}, {"type": "image_url", "image_url": {"url": uri}}]}])
+    assert caught.value.status_code == 413
+
+
+def test_bad_requests_get_one_clear_message(client: openai.OpenAI, examples_dir: Path) -> None:
+    photo = examples_dir / "sign_no_double_parking.jpg"
+    cases = [
+        ("prism", [{"role": "user", "content": "What does the sign say?"}], openai.BadRequestError, "no image in the conversation"),
+        ("nope", [user("What does the sign say?", photo)], openai.NotFoundError, "unknown model .* GET /v1/models"),
+        ("prism", [user("  ", photo)], openai.BadRequestError, "has no text"),
+        ("prism", [{"role": "user", "content": [{"type": "text", "text": "What?"}, {"type": "image_url", "image_url": {"url": "https://example.com/a.jpg"}}]}],
+         openai.BadRequestError, "not fetched by this server yet"),
+        ("prism", [{"role": "user", "content": [{"type": "text", "text": "What?"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,aGVsbG8="}}]}],
+         openai.BadRequestError, "not an image agentvlm can read"),
+    ]
+    for model, messages, error, message in cases:
+        with pytest.raises(error, match=message):
+            client.chat.completions.create(model=model, messages=messages)
+
+
+def test_ask_takes_uploads_and_json(server: str, examples_dir: Path) -> None:
+    auth = {"Authorization": f"Bearer {KEY}"}
+    photo = examples_dir / "sign_no_double_parking.jpg"
+    with photo.open("rb") as fh:
+        r = httpx.post(f"{server}/v1/ask", headers=auth, timeout=240, files={"image": (photo.name, fh, "image/jpeg")},
+                       data={"question": "What does the sign say?"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    read = " ".join(e["text"] or "" for e in body["evidence"] if e["kind"] == "text").upper()
+    assert "PARKING" in read and body["text"] and body["steps"]
+    assert httpx.get(body["annotated_images"][0], headers=auth).headers["content-type"] == "image/png"
+    assert httpx.get(f"{server}/v1/answers/{body['answer_id']}", headers=auth).json()["text"] == body["text"]
+
+    r = httpx.post(f"{server}/v1/ask", headers=auth, timeout=240,
+                   json={"image": data_uri(photo), "question": "Is there a sign?", "choices": ["yes", "no"]})
+    assert r.status_code == 200 and r.json()["text"] in ("A", "B")
+    r = httpx.post(f"{server}/v1/ask", headers=auth, json={"question": "Is there a sign?"})
+    assert r.status_code == 400 and "no image given" in r.json()["error"]["message"]
+
+
+def test_a_full_queue_answers_429_and_the_others_finish(client: openai.OpenAI, server: str, examples_dir: Path) -> None:
+    photo = examples_dir / "street_scene_pedestrians.jpg"
+    running = client.chat.completions.create(model="moai", stream=True, messages=[user("How many cars are in this picture?", photo)])
+    first = iter(running)
+    next(first)  # the role chunk: admitted
+    next(first)  # a finished step: running, holding the only slot
+    waiting = client.chat.completions.create(model="prism", stream=True, messages=[user("How many people are in this picture?", photo)])
+    second = iter(waiting)
+    next(second)  # admitted to the only queue place
+    assert health(server)["queued"] == 1
+    with pytest.raises(openai.RateLimitError, match="server is busy") as caught:
+        client.chat.completions.create(model="prism", messages=[user("How many people are in this picture?", photo)])
+    assert caught.value.response.headers["retry-after"]
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda it=it: results.append([c for c in it][-1].choices[0].finish_reason)) for it in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=240)
+    assert results == ["stop", "stop"]
+    assert health(server)["running"] == 0
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_readme_curl_snippet_answers(server: str) -> None:
+    section = README.read_text().split("## Serve", 1)[1]
+    snippet = re.search(r"```bash\n(curl .*?)```", section, re.DOTALL)
+    assert snippet, "the README's Serve section has a curl snippet"
+    script = snippet.group(1).replace("http://127.0.0.1:8000", server).replace("$AGENTVLM_API_KEY", KEY)
+    out = subprocess.run(["bash", "-c", script], cwd=README.parent, capture_output=True, text=True, timeout=240, check=False)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r'"content":\s*"\d+"', out.stdout), out.stdout[:500]
+
+
+def test_past_the_timeout_a_question_gets_504_and_its_slot_comes_back(examples_dir: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    messages = [user("How many people are in this picture?", examples_dir / "street_scene_pedestrians.jpg")]
+    with agentvlm_process(["serve", "--port", str(port), "--timeout", "0.5"], f"{base}/healthz"):
+        client = openai.OpenAI(base_url=f"{base}/v1", api_key="x", max_retries=0, timeout=60)
+        with pytest.raises(openai.APIStatusError, match="no answer within this server's timeout of 0.5 s") as caught:
+            client.chat.completions.create(model="prism", messages=messages)
+        assert caught.value.status_code == 504
+        with pytest.raises(openai.APIError, match="timeout of 0.5 s"):  # streamed: the error arrives as an event
+            list(client.chat.completions.create(model="prism", messages=messages, stream=True))
+        import time
+
+        deadline = time.monotonic() + 180
+        while health(base)["running"] and time.monotonic() < deadline:  # each run stops after its current node
+            time.sleep(0.5)
+        assert health(base)["running"] == 0
