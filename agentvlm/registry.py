@@ -50,7 +50,6 @@ BUILTIN: dict[str, dict[str, str]] = {
     "routers": {
         "fan_out_tools": "agentvlm.graph.nodes:fan_out_tools",
         "fan_out_perception": "agentvlm.graph.nodes:fan_out_perception",
-        "by_route": "agentvlm.graph.nodes:by_route",
         "program_or_reason": "agentvlm.programs.node:program_or_reason",
         "by_next": "agentvlm.graph.proreason:by_next",
     },
@@ -105,7 +104,7 @@ FLOW = Flow(
     },
     send_payload=frozenset({"perceive"}),
     needs_plan=frozenset({"perceive", "segment", "verbalize", "reason", "describe", "dispatch", "act", "referee", "zoom_reason"}),
-    next_values={"dispatch": ("act", "finish"), "referee": ("dispatch", "finish")},
+    next_values={"dispatch": ("act", "finish"), "referee": ("dispatch", "finish"), "route": ("answer", "web_search", "zoom", "reason")},
 )
 
 

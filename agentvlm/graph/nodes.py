@@ -30,7 +30,6 @@ from agentvlm.types import Box, Evidence
 
 __all__ = [
     "NodeFn",
-    "by_route",
     "choice_letter",
     "fan_out_perception",
     "fan_out_tools",
@@ -386,7 +385,7 @@ def make_answer(services: Services) -> NodeFn:
 def make_route(services: Services, *, zoom_min_side: int = 1200) -> NodeFn:
     """Decide what the question still needs once the tools and the program have run, and say why.
 
-    ``answer`` when a program decided it; ``web_search`` when it needs knowledge the
+    Sets ``next`` for the ``by_next`` router: ``answer`` when a program decided it; ``web_search`` when it needs knowledge the
     image lacks and a search backend is configured; ``zoom`` when objects it names are
     missing from a large image; else ``reason`` (prism-style, with the candidates
     the analysis allows).
@@ -408,11 +407,6 @@ def make_route(services: Services, *, zoom_min_side: int = 1200) -> NodeFn:
             chosen = "reason"
             why = f"{q.form} question; reasoning over the evidence" + (" (knowledge needed, no search backend configured)" if q.needs_knowledge else "")
         rec.note(f"route: {chosen} ({why})")
-        return {"route": chosen}
+        return {"next": chosen}
 
     return route
-
-
-def by_route(state: GraphState) -> str:
-    """Router: the branch ``route`` chose."""
-    return str(state.get("route") or "reason")

@@ -38,7 +38,6 @@ class GraphState(TypedDict, total=False):
     program: dict[str, Any]
     answer: str
     basis: str  # what decided the answer: program, evidence, model or guess
-    route: str  # the branch the ``route`` node chose
     sources: list[Source]  # retrieved passages the answer cites as [n] (agentvlm.retrieval)
     steps: Annotated[list[Step], operator.add]
     # finished turns of the conversation before this one: {question, answer, images}

@@ -1,7 +1,7 @@
-"""Images arriving over the wire (uploads, data URIs) become files the agent can load.
+"""Images arriving over the wire (uploads, data URIs, http(s) URLs) become files the agent can load.
 
-``image_file`` is the one place that turns bytes into a path: when agentvlm's own URL
-and data-URI input lands (``agentvlm.images``), only this function changes.
+``image_file`` is the one place that turns a request's image into a path; URLs go
+through ``agentvlm.images.open_image`` and its fetch guard.
 """
 
 from __future__ import annotations
@@ -38,11 +38,10 @@ def image_file(source: str | bytes, folder: Path, *, max_bytes: int, suffix: str
         text = source.strip()
         match = _DATA_URI.match(text)
         if match is None:
-            if text.lower().startswith(("http://", "https://")):
-                raise InputError(
-                    "image URLs are not fetched by this server yet; send the image inline as a data URI "
-                    "(data:image/jpeg;base64,...) or upload the file to /v1/ask"
-                )
+            if text.lower().startswith(("http://", "https://")):  # fetched under the guard, kept by content hash
+                from agentvlm.images import ImageLimits, open_image
+
+                return Path(open_image(text, limits=ImageLimits(max_bytes=max_bytes)).path)
             raise InputError(f"an image must be a data URI (data:image/png;base64,...), got {text[:40]!r}")
         if not match.group("b64"):
             raise InputError("a data URI image must be base64-encoded (data:image/jpeg;base64,...)")

@@ -16,9 +16,9 @@ from typing import Any, TypedDict
 
 from agentvlm.graph.state import GraphState
 
-__all__ = ["GRAPHS", "AgentInput", "build", "moai", "prism", "program", "proreason", "udkag", "zoomeye"]
+__all__ = ["GRAPHS", "AgentInput", "auto", "build", "moai", "prism", "program", "proreason", "udkag", "zoomeye"]
 
-GRAPHS = ("moai", "prism", "program", "proreason", "udkag", "zoomeye")
+GRAPHS = ("auto", "moai", "prism", "program", "proreason", "udkag", "zoomeye")
 """The built-in graphs exposed here; ``langgraph.json`` lists the same names."""
 
 
@@ -75,6 +75,7 @@ def build(graph: str | None = None) -> Any:
     return builder.compile(name=agent.spec.name)
 
 
+auto = build("auto")
 moai = build("moai")
 prism = build("prism")
 program = build("program")
