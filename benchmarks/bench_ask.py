@@ -17,6 +17,8 @@ Why each measurement exists:
   parallel (one LangGraph ``Send`` per tool), so the critical path counts the
   slowest ``perceive:*`` step's calls plus every other step's calls; overhead =
   ``answer.seconds`` minus that (graph scheduling, prompts, verbalizing, pydantic).
+* auto against prism: the default graph must cost no more than 20% over prism's
+  one-model-call path (it often costs less: when code decides, no model is asked).
 * peak RSS: the cold ask's maximum resident memory, from ``/usr/bin/time -v``
   (or ``getrusage(RUSAGE_CHILDREN)``), against a laptop-sized budget.
 
@@ -162,6 +164,17 @@ def main() -> int:
     agent.ask(*qa[0])
     hits = [agent.ask(*qa[0]) for _ in range(n_warm)]
     add("warm ask, cache hit", [a.seconds for a in hits], "s", 5.0)
+
+    # 3c. the default graph against prism on the same photos, a fresh cache per ask
+    graph_seconds: dict[str, list[float]] = {}
+    for graph in ("auto", "prism"):
+        cfg = Config(cache=False, graph=graph)
+        Agent(cfg, cache=PerceptionCache(None)).ask(*qa[0])
+        answers = [Agent(cfg, cache=PerceptionCache(None)).ask(*qa[i % len(qa)]) for i in range(n_warm)]
+        graph_seconds[graph] = [a.seconds for a in answers]
+        add(f"warm ask, graph {graph}", graph_seconds[graph], "s", 1.5 if graph == "auto" else None)
+        add(f"model calls per ask, graph {graph}", [float(a.model_calls) for a in answers], "calls")
+    add("warm ask auto / prism", [med(graph_seconds["auto"]) / med(graph_seconds["prism"])], "x", 1.2)
 
     # 4. where the time goes
     parts = [split(a) for a in fresh]

@@ -56,12 +56,12 @@ def correct(item: dict[str, Any], prediction: str) -> bool:
 def coverage(agent: Any, item: dict[str, Any], image: Any) -> tuple[bool, bool]:
     """Whether every named class is found by one pass at 0.3, and after the recall passes."""
     from agentvlm.graph.services import Recorder
-    from agentvlm.question.vocabulary import canonical, labels_in
-    from agentvlm.programs.planner import _mentions
     from agentvlm.programs.recall import find_missing
+    from agentvlm.question import analyze
+    from agentvlm.question.vocabulary import canonical
 
     services = agent.services
-    names = list(dict.fromkeys(_mentions(item["question"]) or labels_in(item["question"])))
+    names = analyze(item["question"], item.get("choices") or []).labels
     if not names:
         return False, False
     tool = services.tool("detect")

@@ -436,7 +436,8 @@ def _mentions(q: str) -> list[_Mention]:
             continue
         t = m.target
         bearing = t.label is None and (t.noun in TEXT_BEARING or t.phrase in TEXT_BEARING)
-        if t.noun in _COLOURS and re.match(r"\s+[a-z]", q[m.end:]) and not re.match(r"\s+(?:on|in|at|is|are|or|and|near|next|under|beside)\b", q[m.end:]):
+        after = re.match(r"\s+([a-z]+)", q[m.end:])
+        if t.noun in _COLOURS and after and after.group(1) not in _STOP and after.group(1) not in _REL_WORDS:
             continue  # "the orange cat": a colour, not the fruit
         if t.label is None and not bearing and t.noun in _COLOURS:
             continue
@@ -511,7 +512,7 @@ def analyze(text: str, choices: Sequence[str] = ()) -> Question:
     with_free = _blank(plain, _WITH_PHRASE)
     mentions = _mentions(q)
     if not mentions and q != " ".join(text.split()):  # "Look at the sign. What does it say?": it is the sign
-        context = [m for m in _mentions(" ".join(text.replace("’", "'").split())) if m.target.label or m.target.text_bearing or True]
+        context = _mentions(" ".join(text.replace("’", "'").split()))
         mentions = [m.model_copy(update={"start": -1, "end": -1}) for m in context[:2]]
     worn = [m.span() for m in _MODIFIER_PHRASE.finditer(q)]
     for a, b in worn:  # "the man in the blue shirt": the shirt narrows the man down, it is no target
@@ -539,6 +540,10 @@ def analyze(text: str, choices: Sequence[str] = ()) -> Question:
             relation, relation_phrase = match.relation or "undecidable", match.phrase
             order = [subject, obj, *[i for i in order if i not in (subject, obj)]]
             break
+    if relation is None and len(mentions) >= 2:  # "Is the cat with the teddy bear?": with is the relation
+        joined = re.search(r"\bwith\b", q[mentions[0].end:mentions[1].start])
+        if joined and _YES_NO_START.match(q) and not re.search(r"\b(?:or)\b", q[mentions[0].end:mentions[1].start]):
+            relation, relation_phrase = "near", "with"
     targets = [mentions[i].target for i in order]
     if relation is None and not re.search(r"\bor\b", lower):  # "How many men and women?": one class, once
         seen_labels: set[str] = set()
@@ -560,7 +565,7 @@ def analyze(text: str, choices: Sequence[str] = ()) -> Question:
     for m in _WITH_PHRASE.finditer(q):
         owner = max((i for i, t in enumerate(targets) if mentions[order[i]].end <= m.start()), default=None,
                     key=lambda i: mentions[order[i]].end)
-        if owner is not None and relation is not None:
+        if owner is not None and relation is not None and relation_phrase != "with":
             t = targets[owner]
             said = " ".join(m.group(0).lower().split())
             targets[owner] = t.model_copy(update={"modifiers": [*t.modifiers, said]})
