@@ -1,8 +1,10 @@
 """Perception: tool evidence cached, turned into computed facts and compact prompt text.
 
 ``vocabulary`` maps question words to detector classes and decides which tools
-a question needs; ``facts`` computes counts, positions and relations in code;
-``verbalize`` renders all of it within a token budget for a small LLM.
+a question needs; ``spatial`` decides which relations hold between two boxes,
+for facts and evidence programs alike; ``facts`` computes counts, positions and
+relations in code; ``verbalize`` renders all of it within a token budget for a
+small LLM.
 """
 
 from __future__ import annotations
@@ -18,6 +20,15 @@ from agentvlm.perception.facts import (
     percent,
     position_words,
     relations,
+)
+from agentvlm.perception.spatial import (
+    RELATIONS,
+    gap,
+    inside,
+    iou,
+    larger,
+    relation_holds,
+    relations_between,
 )
 from agentvlm.perception.verbalize import Verbalized, estimate_tokens, text_blocks, verbalize
 from agentvlm.perception.vocabulary import (
@@ -35,6 +46,7 @@ from agentvlm.perception.vocabulary import (
 __all__ = [
     "COCO_CLASSES",
     "NOT_FOUND",
+    "RELATIONS",
     "SYNONYMS",
     "TEXT_WORDS",
     "Fact",
@@ -49,12 +61,18 @@ __all__ = [
     "counts",
     "estimate_tokens",
     "evidence_ids",
+    "gap",
+    "inside",
+    "iou",
     "labels_in",
+    "larger",
     "mask_position",
     "percent",
     "plural",
     "position_words",
+    "relation_holds",
     "relations",
+    "relations_between",
     "text_blocks",
     "verbalize",
 ]
