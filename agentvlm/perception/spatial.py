@@ -25,37 +25,41 @@ Relations (``RELATIONS``, the evidence-program vocabulary), ``a`` relative to ``
     * ``in_front_of``: ``a``'s bottom edge is lower (nearer the camera on a
       ground plane); ``behind`` the reverse.
 
-Thresholds (the evidence-program values, tuned on the 143 BLINK spatial-relation
-items: the ``program`` graph answers 70.6% of them, see README "Evidence programs"):
+Thresholds: the evidence programs' values (``TOUCH``, ``NEAR`` since the first
+executor; ``CONE``, ``REST``, ``DEEP`` since the executor learnt to read spatial
+words as people use them, measured at 70.6% on the 143 BLINK spatial-relation
+items), which facts now share; see README "Evidence programs" for the figures.
     * ``CONE = 2.0``: a direction holds while the offset along it is at least
       half the offset across, i.e. within atan(2) = 63.4 degrees of the axis, in
       pixels. The cones of neighbouring directions overlap on the diagonals
-      (between 26.6 and 63.4 degrees a box is both "left of" and "above"), as
-      people use the words; a sandwich straight below a laptop is not "left of"
-      it. Replaced facts' centre-offset rule (MARGIN = 0.02 of the image and
-      SHIFT = 0.2 of the smaller box), which called that sandwich "left of".
+      (between 26.6 and 63.4 degrees a box is both "left of" and "above"); a
+      sandwich below a laptop is not "left of" it. This replaced facts'
+      centre-offset rule (MARGIN = 0.02 of the image and SHIFT = 0.2 of the
+      smaller box on that axis), which called that sandwich "left of" too.
     * ``INSIDE = 0.9``: share of a box's area within the other for ``inside``
-      (and for "nested", which switches directions off). Facts used 0.9 from
-      the start; programs used 0.6. At 0.6 a person standing in front of a
-      bus, whose box lies 80% within the bus's, was "inside" it and neither
-      left nor right of it. 0.9 keeps directions for objects in front of large
-      ones; an object in a container still counts as inside while a tenth of
-      its box sticks out of the container's (a cat's head above a suitcase).
-      Measured on BLINK with ``benchmarks/bench_programs.py --planner rules``:
-      see the README's "Evidence programs" figures.
+      (and for "nested", which switches directions off and lets ``on`` hold by
+      lying within). Facts used 0.9 from the start; programs used 0.6, at which
+      a person standing in front of a bus, 80% of whose box lies in the bus's,
+      was "inside" it and neither left nor right of it, and a remote at the
+      bottom corner of a person's box (62% within it) lay "on" the person, who
+      was then "beneath the remote" (a BLINK item). An object in a container
+      still counts as inside while a tenth of its box sticks out (a cat's head
+      above a suitcase). Replaying the 115 programs the rules planner answers on
+      BLINK spatial, on the same detections: 88 right at 0.6, 89 at 0.7 to 0.9.
     * ``REST = 0.05``: how far (image fraction) a bottom edge may sit from the
-      top of what it rests on: detector boxes are loose by a few percent, so a
-      cat on a TV often leaves a 0.03 gap or overlaps by as much.
-    * ``TOUCH = 0.01``: largest gap for ``overlaps``: boxes this close touch
-      within a box's looseness.
+      top of what it rests on, either way: detector boxes are loose, so a cat on
+      a TV leaves a gap of a few hundredths (0.03 in the test case).
+    * ``TOUCH = 0.01``: largest gap for ``overlaps`` ("touching"): boxes a
+      hundredth of the image apart touch within a box's looseness. It replaced
+      facts' "overlapping" (OVERLAP: a tenth of the smaller box shared).
     * ``NEAR = 0.12``: largest gap (image fraction, Euclidean between the
       boxes' nearest edges) for ``near``; beyond it, ``far``.
     * ``DEEP = 0.25``: least difference between bottom edges (image fraction)
       that puts two things far apart in depth on a ground plane: a plane in the
       sky beside a bicycle in the picture is still far from it.
-    * ``LARGER = 1.2``: area ratio for "larger"/"smaller" (facts' wording and
-      programs' size comparison): detector boxes of one object vary by about
-      10% in area between passes, so closer areas are too close to call.
+    * ``LARGER = 1.2``: area ratio for "larger"/"smaller": facts' value since
+      the first version; programs' size comparison used to name a winner for
+      any difference, so two boxes 1% apart in area decided "which is bigger".
 """
 
 from __future__ import annotations
