@@ -80,8 +80,13 @@ SMALL, BIG = box(0.4, 0.4, 0.5, 0.5), box(0.2, 0.2, 0.8, 0.8)
         (box(0.1, 0.1, 0.4, 0.4), box(0.6, 0.15, 0.8, 0.35), ["left of", "larger than"]),
         (box(0.6, 0.15, 0.8, 0.35), box(0.1, 0.1, 0.4, 0.4), ["right of", "smaller than"]),
         (box(0.1, 0.1, 0.4, 0.3), box(0.6, 0.05, 0.8, 0.35), ["left of"]),  # same area, other shape
-        # Too close to call: centres 0.01 apart, no overlap, same size -> nothing.
-        (box(0.50, 0.50, 0.51, 0.51), box(0.51, 0.51, 0.52, 0.52), []),
+        # Diagonal neighbours touching at a corner: in both direction cones, and touching.
+        (box(0.50, 0.50, 0.51, 0.51), box(0.51, 0.51, 0.52, 0.52), ["left of", "above", "overlapping"]),
+        # Side by side and 0.1 apart: near; a sandwich below a laptop is not also "left of" it.
+        (box(0.1, 0.4, 0.2, 0.6), box(0.3, 0.4, 0.4, 0.6), ["left of", "near"]),
+        (box(0.1, 0.4, 0.7, 0.9), box(0.3, 0.0, 0.9, 0.2), ["below", "larger than"]),
+        # Resting on: a cat on a TV, a little above its top edge.
+        (box(0.3, 0.1, 0.5, 0.46), box(0.2, 0.5, 0.8, 1.0), ["above", "on", "smaller than"]),
         # Sizes within 20% are not "larger".
         (box(0.1, 0.4, 0.2, 0.6), box(0.6, 0.4, 0.71, 0.6), ["left of"]),
         # Two wide, near-identical boxes 0.05 apart: not "left of", not "inside", just overlapping.
@@ -169,7 +174,7 @@ def test_relations_are_capped_and_best_scored_pairs_come_first() -> None:
     facts = compute_facts(people, targets=["person"])
     relation_facts = [f for f in facts if " of" in f.text]
     assert len(relation_facts) == 12  # 15 pairs, capped
-    assert relation_facts[0].text == "person #5 (det4) is left of person #6 (det5)."
+    assert relation_facts[0].text == "person #5 (det4) is left of and near person #6 (det5)."
 
 
 def test_mask_area_and_position() -> None:
@@ -213,3 +218,12 @@ def test_relations_can_be_left_out_for_questions_that_do_not_ask_where() -> None
     without = [f.text for f in compute_facts([a, b], targets=["person"], with_relations=False)]
     assert any("left of" in t for t in with_rel)
     assert not any("left of" in t for t in without)
+
+
+def test_relations_are_judged_in_pixels_of_the_image() -> None:
+    a = obj("dog", box(0.1, 0.1, 0.2, 0.2), id="det0")
+    b = obj("cat", box(0.3, 0.52, 0.4, 0.62), id="det1")
+    panorama = [f.text for f in compute_facts([a, b], targets=["dog", "cat"], aspect=4.0)]
+    portrait = [f.text for f in compute_facts([a, b], targets=["dog", "cat"], aspect=0.5)]
+    assert "dog #1 (det0) is left of and above cat #1 (det1)." in panorama
+    assert "dog #1 (det0) is above cat #1 (det1)." in portrait

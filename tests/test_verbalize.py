@@ -49,9 +49,9 @@ person #2 (det1) is at the center.
 person #3 (det2) is at the right.
 There is 1 bus.
 bus #1 (det3) is at the center.
-person #1 (det0) is left of, overlapping and smaller than bus #1 (det3).
-person #2 (det1) is left of, overlapping and smaller than bus #1 (det3).
-person #3 (det2) is right of, overlapping and smaller than bus #1 (det3).
+person #1 (det0) is left of, under, overlapping and smaller than bus #1 (det3).
+person #2 (det1) is left of, below, under, overlapping and smaller than bus #1 (det3).
+person #3 (det2) is right of, under, overlapping and smaller than bus #1 (det3).
 person #1 (det0) is left of, overlapping and larger than person #2 (det1).
 person #2 (det1) is left of and larger than person #3 (det2).
 person #1 (det0) is left of and larger than person #3 (det2).
@@ -271,7 +271,7 @@ def test_plural(noun: str, expected: str) -> None:
 
 def test_package_exports_every_public_name_sorted() -> None:
     package = importlib.import_module("agentvlm.perception")
-    modules = ("cache", "candidates", "facts", "scenes", "verbalize")
+    modules = ("cache", "candidates", "facts", "scenes", "spatial", "verbalize")
     names = {n for m in modules for n in sys.modules[f"agentvlm.perception.{m}"].__all__}
     assert set(package.__all__) == names
     constants = [n for n in package.__all__ if n.isupper()]

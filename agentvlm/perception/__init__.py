@@ -1,13 +1,14 @@
 """Perception: tool evidence cached, turned into computed facts and compact prompt text.
 
-``facts`` computes counts, positions and relations in code;
-``verbalize`` renders all of it within a token budget for a small LLM.
+``spatial`` decides which relations hold between two boxes, for facts and
+evidence programs alike; ``facts`` computes counts, positions and relations in
+code; ``verbalize`` renders all of it within a token budget for a small LLM.
 """
 
 from __future__ import annotations
 
 from agentvlm.perception.cache import PerceptionCache
-from agentvlm.perception.candidates import NOT_FOUND, answer_candidates
+from agentvlm.perception.candidates import ATTRIBUTE_WORDS, NOT_FOUND, answer_candidates
 from agentvlm.perception.facts import (
     Fact,
     compute_facts,
@@ -18,13 +19,26 @@ from agentvlm.perception.facts import (
     position_words,
     relations,
 )
-from agentvlm.perception.scenes import PLACES_BY_CLASS, PLACES_BY_WORD, scene_candidates
+from agentvlm.perception.scenes import CLOSE, PLACES, PLACES_BY_CLASS, PLACES_BY_WORD, scene_candidates
+from agentvlm.perception.spatial import (
+    RELATIONS,
+    gap,
+    inside,
+    iou,
+    larger,
+    relation_holds,
+    relations_between,
+)
 from agentvlm.perception.verbalize import Verbalized, estimate_tokens, text_blocks, verbalize
 
 __all__ = [
+    "ATTRIBUTE_WORDS",
+    "CLOSE",
     "NOT_FOUND",
+    "PLACES",
     "PLACES_BY_CLASS",
     "PLACES_BY_WORD",
+    "RELATIONS",
     "Fact",
     "PerceptionCache",
     "Verbalized",
@@ -33,10 +47,17 @@ __all__ = [
     "counts",
     "estimate_tokens",
     "evidence_ids",
+    "gap",
+    "inside",
+    "iou",
+    "larger",
     "mask_position",
     "percent",
     "position_words",
+    "relation_holds",
     "relations",
+    "relations_between",
+    "scene_candidates",
     "text_blocks",
     "verbalize",
 ]

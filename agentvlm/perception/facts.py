@@ -3,7 +3,8 @@
 Sub-billion-parameter LLMs cannot compare coordinates or count boxes reliably,
 but they copy a sentence that already holds the answer. So counts, positions
 and pairwise relations are computed here, deterministically, and phrased as
-short sentences that cite evidence ids.
+short sentences that cite evidence ids. Relations come from ``spatial``, the
+engine evidence programs answer with, so facts and programs agree.
 
 Conventions:
     * Boxes are ``xyxyn`` of the full image; y grows downward, so "above" means
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
+from agentvlm.perception.spatial import larger, relations_between
 from agentvlm.question.vocabulary import canonical, plural
 from agentvlm.types import Box, Evidence
 
@@ -38,17 +40,13 @@ __all__ = [
     "relations",
 ]
 
-MARGIN = 0.02  # least centre offset (image fraction) for left/right/above/below
-SHIFT = 0.2  # ... and least offset as a share of the smaller box's extent on that axis
-INSIDE = 0.9  # share of a box's area within the other for "inside"/"contains"
-OVERLAP = 0.1  # shared area, as a share of the smaller box, for "overlapping"
-LARGER = 1.2  # area ratio for "larger than"/"smaller than"
 MAX_POSITIONS_PER_CLASS = 5
 MAX_RELATIONS = 12
 SURE_SCORE = 0.5  # detections below this are counted apart, as uncertain
 
 _PREFIX = {"object": "det", "text": "ocr", "mask": "mask", "statement": "stmt"}
-_PHRASE = {"contains": "containing"}  # relation word -> phrase after "A is ..."
+_WORDS = {"overlaps": "overlapping"}  # spatial relation -> the word relations() gives
+_PHRASE = {"contains": "containing"}  # relations() word -> phrase after "A is ..."
 _PAIRS = {"scissors", "skis"}
 _Obj = tuple[str, Evidence]  # (id, object evidence)
 
@@ -102,18 +100,14 @@ def counts(evidence: Sequence[Evidence]) -> dict[str, int]:
     return dict(sorted(tally.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def relations(a: Evidence, b: Evidence) -> list[str]:
-    """Spatial words true of ``a`` relative to ``b`` ("a is left of b"); empty when unsure.
+def relations(a: Evidence, b: Evidence, *, aspect: float = 1.0) -> list[str]:
+    """Spatial words true of ``a`` relative to ``b`` ("a is left of b"), as facts phrase them.
 
-    * ``left of``/``right of``, ``above``/``below``: centres differ on that axis
-      by at least ``MARGIN`` of the image and ``SHIFT`` of the smaller box's
-      extent, and neither box is inside the other (a face is not "above" the
-      person it belongs to).
-    * ``inside``/``contains``: at least ``INSIDE`` of one box's area lies in the
-      other, and not the reverse (near-identical boxes are only "overlapping").
-    * ``overlapping``: they share at least ``OVERLAP`` of the smaller box, and
-      neither is inside the other.
-    * ``larger than``/``smaller than``: area ratio at least ``LARGER``.
+    The relations ``spatial.relations_between`` reports (so each is one that
+    ``spatial.relation_holds`` grants), worded ("left of", "on", "contains",
+    "overlapping", "near"), then "larger than"/"smaller than" when the areas
+    differ by ``spatial.LARGER``. ``aspect`` is the image's width over height;
+    empty when either box is missing.
 
     Example:
         >>> left = Evidence(tool="t", kind="object", box=Box(x1=0.0, y1=0.4, x2=0.2, y2=0.6))
@@ -123,29 +117,13 @@ def relations(a: Evidence, b: Evidence) -> list[str]:
     """
     if a.box is None or b.box is None:
         return []
-    ba, bb = a.box, b.box
-    shared = ba.intersection(bb)
-    a_in_b = ba.area > 0 and shared / ba.area >= INSIDE
-    b_in_a = bb.area > 0 and shared / bb.area >= INSIDE
-    words: list[str] = []
-    if not (a_in_b or b_in_a):
-        (ax, ay), (bx, by) = ba.center, bb.center
-        need_x = max(MARGIN, SHIFT * min(ba.x2 - ba.x1, bb.x2 - bb.x1))
-        need_y = max(MARGIN, SHIFT * min(ba.y2 - ba.y1, bb.y2 - bb.y1))
-        words += ["left of"] if bx - ax >= need_x else ["right of"] if ax - bx >= need_x else []
-        words += ["above"] if by - ay >= need_y else ["below"] if ay - by >= need_y else []
-    smaller = min(ba.area, bb.area)
-    if a_in_b and not b_in_a:
-        words.append("inside")
-    elif b_in_a and not a_in_b:
-        words.append("contains")
-    elif smaller > 0 and shared / smaller >= OVERLAP:
-        words.append("overlapping")
-    if ba.area > 0 and bb.area > 0:
-        if ba.area >= LARGER * bb.area:
-            words.append("larger than")
-        elif bb.area >= LARGER * ba.area:
-            words.append("smaller than")
+    words = [
+        _WORDS.get(r, r.replace("_", " ")) for r in relations_between(a.box, b.box, aspect=aspect)
+    ]
+    if larger(a.box, b.box):
+        words.append("larger than")
+    elif larger(b.box, a.box):
+        words.append("smaller than")
     return words
 
 
@@ -155,6 +133,7 @@ def compute_facts(
     targets: Sequence[str] = (),
     with_relations: bool = True,
     sure_score: float = SURE_SCORE,
+    aspect: float = 1.0,
 ) -> list[Fact]:
     """Counts, positions, relations among targets, and mask areas, facts about ``targets`` first.
 
@@ -170,7 +149,9 @@ def compute_facts(
     mentioned apart ("plus 1 uncertain"), because a detector run at a low
     threshold for recall double-counts, and a small LLM copies the first number.
     ``with_relations=False`` leaves out pairwise relations, which only help
-    spatial questions and cost many tokens.
+    spatial questions and cost many tokens. ``aspect`` (the image's width over
+    height) is the one evidence programs judge directions with; pass it so the
+    facts agree with them on non-square images.
 
     Example:
         >>> bus = Evidence(id="det0", tool="t", kind="object", label="bus",
@@ -225,14 +206,14 @@ def compute_facts(
 
     facts = [f for label in wanted for f in class_facts(label)]
     if with_relations:
-        facts += _relation_facts(wanted, by_class, names)
+        facts += _relation_facts(wanted, by_class, names, aspect)
     facts += mask_facts(True)
     facts += [f for label in counts(evidence) if label not in wanted for f in class_facts(label)]
     return facts + mask_facts(False)
 
 
 def _relation_facts(
-    wanted: list[str], by_class: dict[str, list[_Obj]], names: dict[str, str]
+    wanted: list[str], by_class: dict[str, list[_Obj]], names: dict[str, str], aspect: float
 ) -> list[Fact]:
     """Relations between target objects, best pairs first, at most ``MAX_RELATIONS``."""
     groups = [
@@ -252,7 +233,7 @@ def _relation_facts(
     out: list[Fact] = []
     for group in groups:
         for (ia, a), (ib, b) in sorted(group, key=rank):
-            words = relations(a, b)
+            words = relations(a, b, aspect=aspect)
             if words and len(out) < MAX_RELATIONS:
                 text = f"{names[ia]} is {_join([_PHRASE.get(w, w) for w in words])} {names[ib]}."
                 labels = list(dict.fromkeys([_label(a.label or ""), _label(b.label or "")]))

@@ -5,7 +5,8 @@ so the answer can cite them. Conventions: boxes are ``xyxyn`` with y growing
 downward; when a class has several instances, the most confident one stands for
 "the X" (ties: the leftmost); ``count`` and ``exists`` only trust detections
 scored at least ``SURE`` (``PRESENT`` for exists), because recall passes run the detector at a low
-threshold that also finds ghosts.
+threshold that also finds ghosts. Relations and sizes are judged by ``agentvlm.perception.spatial``,
+the engine the facts are worded from, so a program never denies what a fact states.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agentvlm.perception.facts import position_words
-from agentvlm.question.vocabulary import canonical, labels_in
 from agentvlm.perception.colors import color_name, dominant_color
+from agentvlm.perception.spatial import TOUCH, gap, iou, larger, relation_holds
+from agentvlm.question.vocabulary import canonical, labels_in
 from agentvlm.programs.language import Program
 from agentvlm.types import Box, Evidence, ImageRef
 
@@ -25,12 +27,6 @@ __all__ = ["PRESENT", "SURE", "TEXT_TARGETS", "Result", "execute", "find", "iou"
 SURE = 0.5  # least score a detection needs to be counted (as facts.SURE_SCORE)
 PRESENT = 0.3  # least score for "exists" (the detector's default threshold)
 SAME = 0.6  # IoU above which two same-class boxes from different passes are one object
-NEAR = 0.12  # largest gap (image fraction) between boxes that are "near"
-DEEP = 0.25  # least difference between bottom edges (image fraction) that puts two things "far" apart in depth
-TOUCH = 0.01  # largest gap between boxes that "touch"
-REST = 0.05  # largest gap between a bottom edge and the top of what it rests on (boxes are loose)
-CONE = 2.0  # a direction holds while the offset along it is at least 1/CONE of the offset across (about 63 degrees)
-INSIDE = 0.6  # share of a box's area in another for "inside"
 TEXT_TARGETS = frozenset({"text", "sign", "signs", "label", "words", "writing", "title", "number", "caption", "it", ""})
 _REGIONS: dict[str, Box] = {
     "left": Box(x1=0.0, y1=0.0, x2=0.5, y2=1.0),
@@ -72,12 +68,6 @@ def resolve(phrase: str) -> str | None:
     return found
 
 
-def iou(a: Box, b: Box) -> float:
-    inter = a.intersection(b)
-    union = a.area + b.area - inter
-    return inter / union if union > 0 else 0.0
-
-
 def find(evidence: Sequence[Evidence], label: str, *, region: str = "image", min_score: float = 0.0) -> list[Evidence]:
     """Objects of class ``label``, most confident first (ties leftmost), duplicates across passes merged.
 
@@ -100,74 +90,6 @@ def find(evidence: Sequence[Evidence], label: str, *, region: str = "image", min
         if all(e.box is None or k.box is None or iou(e.box, k.box) < SAME for k in kept):
             kept.append(e)
     return kept
-
-
-def _gap(a: Box, b: Box) -> float:
-    dx = max(b.x1 - a.x2, a.x1 - b.x2, 0.0)
-    dy = max(b.y1 - a.y2, a.y1 - b.y2, 0.0)
-    return float((dx * dx + dy * dy) ** 0.5)
-
-
-def _inside(a: Box, b: Box) -> bool:
-    return a.area > 0 and a.intersection(b) / a.area >= INSIDE
-
-
-def _rests_on(a: Box, b: Box) -> bool:
-    """``a`` is supported by ``b``: side by side horizontally, ``a``'s bottom edge on ``b``.
-
-    Either ``a`` rises above ``b``'s top with its bottom edge inside ``b``'s
-    extent (a cat on a TV), or ``a`` lies within ``b`` and no lower than it (a
-    donut on a table seen from above, whose box holds the donut's).
-    """
-    side_by_side = min(a.x2, b.x2) - max(a.x1, b.x1) > 0
-    bottom_on_b = b.y1 - REST <= a.y2 <= b.y2 + REST
-    rises_above = a.y1 < b.y1 and a.center[1] < b.center[1]
-    return side_by_side and bottom_on_b and (rises_above or _inside(a, b))
-
-
-def relation_holds(a: Box, b: Box, relation: str, *, aspect: float = 1.0) -> bool | None:
-    """Whether box ``a`` stands in ``relation`` to box ``b``; ``None`` for ``none``.
-
-    Directions follow the cone reading of spatial words: ``left_of`` holds when
-    ``a``'s centre lies within about 63 degrees (``CONE``) of straight left of ``b``'s, measured in
-    pixels (``aspect`` is the image's width over height), and neither box holds
-    the other: a sandwich below a laptop is not "left of" it, nor a dog inside a
-    car's box. ``on`` means ``a`` rests on ``b`` (see ``_rests_on``) and
-    ``under`` the reverse; ``in_front_of`` means the bottom edge is lower (nearer
-    the camera on a ground plane); ``near`` ("beside", "next to") means a gap
-    under ``NEAR`` of the image, judged in the picture; ``far`` ("far away from")
-    is judged in the scene: apart in the picture, or bottom edges more than
-    ``DEEP`` apart, which on a ground plane puts one much deeper than the other
-    (unless one rests on the other: a dog on a car is not far from it);
-    ``outside`` is the negation of ``inside``.
-
-    Example:
-        >>> cup = Box(x1=0.4, y1=0.2, x2=0.6, y2=0.4); table = Box(x1=0.1, y1=0.38, x2=0.9, y2=0.9)
-        >>> relation_holds(cup, table, "on"), relation_holds(cup, table, "left_of")
-        (True, False)
-    """
-    (ax, ay), (bx, by) = a.center, b.center
-    dx, dy = (ax - bx) * aspect, ay - by
-    nested = _inside(a, b) or _inside(b, a)
-    sideways = CONE * abs(dx) >= abs(dy) and not nested
-    upright = CONE * abs(dy) >= abs(dx) and not nested
-    checks = {
-        "left_of": sideways and dx < 0,
-        "right_of": sideways and dx > 0,
-        "above": upright and dy < 0,
-        "below": upright and dy > 0,
-        "on": _rests_on(a, b),
-        "under": _rests_on(b, a),
-        "inside": _inside(a, b),
-        "outside": not _inside(a, b),
-        "contains": _inside(b, a),
-        "overlaps": _gap(a, b) <= TOUCH,
-        "near": _gap(a, b) <= NEAR,
-        "far": _gap(a, b) > NEAR or (abs(a.y2 - b.y2) > DEEP and not (_rests_on(a, b) or _rests_on(b, a))),
-        "in_front_of": a.y2 > b.y2,
-        "behind": a.y2 < b.y2,
-    }
-    return checks.get(relation)
 
 
 def _ids(objs: Sequence[Evidence]) -> list[str]:
@@ -263,7 +185,7 @@ def _compare(program: Program, evidence: Sequence[Evidence], a: str, b: str, fir
         winner = a if first.box.y2 > second.box.y2 else b if second.box.y2 > first.box.y2 else None
         detail = f"{a} bottom edge {first.box.y2:.2f} vs {b} {second.box.y2:.2f}"
     else:
-        winner = a if first.box.area > second.box.area else b if second.box.area > first.box.area else None
+        winner = a if larger(first.box, second.box) else b if larger(second.box, first.box) else None
         detail = f"{a} area {first.box.area:.3f} vs {b} area {second.box.area:.3f}"
     ids = [first.id, second.id]
     flip = program.value.lower() in ("smaller", "smallest", "fewer", "fewest", "less", "least", "right", "lower",
@@ -309,7 +231,7 @@ def _read(program: Program, evidence: Sequence[Evidence], target: str | None) ->
         objs = find(evidence, target)
         if objs and objs[0].box is not None:
             box = objs[0].box
-            lines = [e for e in lines if e.box is not None and _gap(e.box, box) <= TOUCH]
+            lines = [e for e in lines if e.box is not None and gap(e.box, box) <= TOUCH]
     if not lines:
         return Result(None, detail="no text was read", missing=["text"])
     if target in (None, "text") and program.answer != "yes_no":  # the largest block: the sign, not a stray word
