@@ -132,3 +132,14 @@ def test_cli_ask_runs_auto_and_shows_form_and_basis(cafe: Path) -> None:
     )
     data = json.loads(out.stdout)
     assert (data["graph"], data["text"], data["form"], data["basis"]) == ("auto", "yes", "yes_no", "program")
+
+
+def test_a_small_person_in_a_large_image_is_found(agent: Agent, tmp_path: Path) -> None:
+    from tests.fixtures.zoom.canvas import make_canvas
+
+    path = tmp_path / "canvas.jpg"
+    make_canvas(path)  # a 150-px person in a 3000x2250 photo: one full-image detector pass misses it
+    answer = agent.ask(path, "Is there a person in this picture?")
+    assert (answer.text, answer.form) == ("yes", "yes_no")
+    notes = " ".join(s.note or "" for s in answer.steps)
+    assert "recall" in notes or "route: zoom" in notes, notes

@@ -70,6 +70,7 @@ def zoom_regions(
     depth_limit: int = 5, vlm_input_size: int = 512, tag: str = "",
 ) -> list[Evidence]:  # fmt: skip
     """Search every image for the question's visual cues; one ``zoomeye`` statement per region found (or per miss)."""
+    question = state["question"]
     found_cues = visual_cues(understood(state), llm=services.llm if cues == "llm" else None, rec=rec)
     if not found_cues:
         rec.note("zoom: the question names nothing to search for; the whole image is perceived")
