@@ -117,6 +117,8 @@ def execute(program: Program, evidence: Sequence[Evidence], *, images: Sequence[
         return _read(program, evidence, a)
     if "text" in (a, resolve(program.other)):  # a sign, a menu: the text blocks read on it stand for it
         evidence = [*evidence, *text_regions(evidence)]
+    if program.op == "count" and a == "text" and program.value in _UNITS:
+        return _count_text(program, evidence)
     if a is None or a == "text" and program.op in ("count", "color"):
         return Result(None, detail=f"'{program.target}' is not something the detector can find", missing=[program.target])
     if program.op == "exists":
@@ -221,12 +223,32 @@ def text_regions(evidence: Sequence[Evidence]) -> list[Evidence]:
 _TIME_RE = re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)|\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s*h\b", re.IGNORECASE)
 
 
+_UNITS = {"letter": r"[^\W\d_]", "word": r"[^\W_]+(?:['-][^\W_]+)*", "digit": r"\d", "line": r"^"}
+
+
+def _count_text(program: Program, evidence: Sequence[Evidence]) -> Result:
+    """Letters, words, digits or lines in the largest block of text read (the sign's, not a stray word's)."""
+    blocks = text_regions(evidence)
+    if not blocks:
+        return Result(None, detail="no text was read", missing=["text"])
+    best = max(blocks, key=lambda b: (len(b.text or ""), b.score or 0.0))
+    text = best.text or ""
+    lines = [e for e in evidence if e.kind == "text" and e.box is not None and best.box is not None and best.box.intersection(e.box) > 0]
+    n = len(lines) if program.value == "line" else len(re.findall(_UNITS[program.value], text))
+    return Result(n, [e.id for e in lines], f"{n} {program.value}s in {text[:60]!r}")
+
+
 def _read(program: Program, evidence: Sequence[Evidence], target: str | None) -> Result:
     lines = [e for e in evidence if e.kind == "text" and e.text]
     if program.value == "time" and program.answer == "text":  # "What time does it open?": the times read, not the sign
         times = [(m.group(0), e) for e in lines for m in _TIME_RE.finditer(e.text or "")]
         if times:
             return Result(times[0][0].strip(), [times[0][1].id], f"times read: {', '.join(t for t, _ in times)}")
+    if program.value == "number" and program.answer == "text":  # "What's the number on the label?": the line of digits
+        digits = [(len(re.findall(r"\d", e.text or "")), e) for e in lines]
+        best = max(digits, key=lambda d: d[0], default=(0, None))
+        if best[1] is not None and best[0] >= 2:
+            return Result((best[1].text or "").strip(), [best[1].id], f"the line with most digits: {best[1].text!r}")
     if target not in (None, "text"):  # read near an object: lines whose centre falls in or near its box
         objs = find(evidence, target)
         if objs and objs[0].box is not None:

@@ -34,6 +34,8 @@ _SIZE_WORDS = re.compile(r"\b(?:bigg?|larg|small|tall|short|long|huge|tin)(?:g?e
 _DEPTH_WORDS = re.compile(r"\b(?:clos|near)(?:er|est|r|st)\b|\bfurthe(?:r|st)\b|\bfarthe(?:r|st)\b", re.IGNORECASE)
 _COUNT_WORDS = re.compile(r"\b(?:more|most|fewer|fewest|less|least)\b", re.IGNORECASE)
 _LEFT_WORDS = re.compile(r"\b(?:further|more)\s+(?:to the\s+)?left\b|\bleftmost\b", re.IGNORECASE)
+_NUMBER_ASKED = re.compile(r"\b(?:number|code|digits?|phone|serial|licen[cs]e plate|registration)\b(?!\s+of\b)", re.IGNORECASE)
+_TEXT_UNITS = {"letter": "letter", "character": "letter", "word": "word", "digit": "digit", "number": "digit", "line": "line"}
 _TIME = re.compile(r"\bwhat\s+time\b|\bwhen\b|\bopening\s+(?:hours|times)\b|\bhours\b", re.IGNORECASE)
 
 
@@ -78,11 +80,15 @@ def rules_program(question: str | Question, choices: Sequence[str] = ()) -> Prog
     if q.form == "read":
         first = q.targets[0] if q.targets else None
         target = first.label if first is not None and first.label else "text"
-        return _program("read", target, form, value="time" if _TIME.search(q.text) else "")
+        kind = "time" if _TIME.search(q.text) else "number" if _NUMBER_ASKED.search(q.text) else ""
+        return _program("read", target, form, value=kind)
     if q.form in ("number", "open", "place", "identify") or a is None:
         return None
     if q.form == "count":
-        return _program("count", a, form) if a != "text" else None
+        unit = _TEXT_UNITS.get(q.targets[0].noun) if q.targets else None
+        if a == "text" or unit:  # "How many letters are on the sign?": counted in the text read
+            return _program("count", "text", form, value=unit) if unit else None
+        return _program("count", a, form)
     if q.form in ("yes_no", "choice"):
         if q.relation == "undecidable":
             return None
