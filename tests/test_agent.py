@@ -139,8 +139,8 @@ def test_cli_json_has_answer_evidence_and_trace(zidane_jpg: Path) -> None:
     assert re.search(r"\b2\b", data["text"])
     ev = data["evidence"][0]
     assert {"tool", "box", "text", "score", "label"} <= set(ev)
-    assert [s["node"] for s in data["steps"]][0] == "plan"
-    assert data["model_calls"] == 1 and data["graph"] == "prism"
+    assert [s["node"] for s in data["steps"]][0] == "analyze"
+    assert (data["graph"], data["form"], data["basis"], data["model_calls"]) == ("auto", "count", "program", 0)
 
 
 def test_cli_plain_output_when_piped() -> None:
@@ -169,7 +169,10 @@ class ScriptedLLM:
 def test_agent_from_objects_and_a_model_that_returns_garbage(zidane_jpg: Path) -> None:
     from agentvlm.tools.detect_darknet import DarknetDetector
 
-    agent = Agent(Config(cache=False), llm=ScriptedLLM("}}}} <garbage>"), tools={"detect": DarknetDetector(input_size=608)})
+    tools = {"detect": DarknetDetector(input_size=608)}
+    counted = Agent(Config(cache=False), llm=ScriptedLLM("}}}} <garbage>"), tools=tools).ask(zidane_jpg, "How many people are in this picture?")
+    assert (counted.text, counted.basis) == ("2", "program")  # the default graph counts in code: no model needed
+    agent = Agent(Config(cache=False, graph="prism"), llm=ScriptedLLM("}}}} <garbage>"), tools=tools)
     answer = agent.ask(zidane_jpg, "How many people are in this picture?")
     assert answer.text.startswith("I could not answer: the reasoning model returned no usable output")
     assert any(e.label == "person" for e in answer.evidence)  # the perception work is kept

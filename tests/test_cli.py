@@ -30,7 +30,7 @@ def test_live_display_on_a_terminal_shows_steps_then_the_answer() -> None:
         chunks.append(data)
     assert proc.wait(timeout=300) == 0
     screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace"))
-    for node in ("plan", "perceive:detect", "perceive:ocr", "verbalize", "reason"):
+    for node in ("analyze", "plan", "perceive:detect", "perceive:ocr", "program", "route"):
         assert node in screen
     assert "Answer: NOTICE DOUBLE PARKING" in screen
     assert "model calls" in screen

@@ -164,8 +164,34 @@ MERMAID_PRISM = """\
 	verbalize --> reason;"""
 
 
+MERMAID_AUTO = """	__start__ --> analyze;
+	analyze --> plan;
+	answer --> __end__;
+	cite --> answer;
+	perceive --> segment;
+	plan -.-> perceive;
+	plan -.-> segment;
+	program --> route;
+	reason --> answer;
+	route -. &nbsp;reason&nbsp; .-> verbalize;
+	route -.-> answer;
+	route -.-> web_search;
+	route -.-> zoom;
+	segment --> program;
+	verbalize --> reason;
+	verbalize_sources --> cite;
+	web_search --> verbalize_sources;
+	zoom --> zoom_perceive;
+	zoom_perceive --> verbalize;"""
+
+
+def test_auto_mermaid_snapshot() -> None:
+    mermaid = Agent(Config(cache=False)).graph.get_graph().draw_mermaid()
+    assert "\n".join(sorted(line for line in mermaid.splitlines() if "-->" in line or ".->" in line)) == MERMAID_AUTO
+
+
 def test_prism_mermaid_snapshot() -> None:
-    agent = Agent(Config(cache=False))
+    agent = Agent(Config(cache=False, graph="prism"))
     mermaid = agent.graph.get_graph().draw_mermaid()
     edges = "\n".join(sorted(line for line in mermaid.splitlines() if "-->" in line or "-.->" in line))
     assert edges == MERMAID_PRISM

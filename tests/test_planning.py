@@ -1,4 +1,4 @@
-"""Question analysis and grounded answer candidates, on fixed inputs."""
+"""Plans read off the question's analysis, and grounded answer candidates, on fixed inputs."""
 
 from __future__ import annotations
 
@@ -6,25 +6,26 @@ import pytest
 
 from agentvlm.graph.nodes import choice_letter, rules_plan
 from agentvlm.perception.candidates import NOT_FOUND, answer_candidates
+from agentvlm.question import analyze
 from agentvlm.types import Box, Evidence
 
 
 @pytest.mark.parametrize(
-    ("question", "kind", "tools", "targets"),
+    ("question", "form", "tools", "targets"),
     [
-        ("How many people are in this picture?", "count", ["detect"], ["person"]),
+        ("How many people are in this picture?", "count", ["detect"], ["person"]),  # text surely irrelevant: no OCR
         ("What does the sign say?", "read", ["detect", "ocr"], []),
-        ("Is there a bus?", "yesno", ["detect"], ["bus"]),
-        ("Is the person on the left wearing a tie?", "yesno", ["detect"], ["person", "tie"]),
-        ("Where is the dog?", "where", ["detect"], ["dog"]),
-        ("How much of the image does the car cover?", "other", ["detect", "segment"], ["car"]),
+        ("Is there a bus?", "yes_no", ["detect"], ["bus"]),
+        ("Is the person on the left wearing a tie?", "yes_no", ["detect"], ["person", "tie"]),
+        ("Where is the dog?", "position", ["detect"], ["dog"]),
+        ("How much of the image does the car cover?", "number", ["detect", "ocr", "segment"], ["car"]),
         ("What is written on the bus?", "read", ["detect", "ocr"], ["bus"]),
-        ("Describe the scene.", "other", ["detect"], []),
+        ("Describe the scene.", "open", ["detect", "ocr"], []),  # OCR is cheap: it runs unless surely irrelevant
     ],
 )
-def test_rules_plan(question: str, kind: str, tools: list[str], targets: list[str]) -> None:
+def test_rules_plan(question: str, form: str, tools: list[str], targets: list[str]) -> None:
     plan = rules_plan(question)
-    assert (plan.kind, plan.tools, plan.targets) == (kind, tools, targets)
+    assert (analyze(question).form, plan.tools, plan.targets) == (form, tools, targets)
     assert plan.instruction.startswith("Describe the image, especially")
 
 
@@ -38,24 +39,29 @@ def _text(text: str, y: float) -> Evidence:
 
 def test_count_candidates_are_the_sure_count_then_all() -> None:
     ev = [_obj("person", 0.9), _obj("person", 0.6, 0.5), _obj("person", 0.3, 0.7), _obj("dog", 0.9)]
-    assert answer_candidates("count", ev, targets=["person"]) == ["2", "3"]
-    assert answer_candidates("count", ev, targets=["cat"]) == ["0"]
+    assert answer_candidates(analyze("How many people are there?"), ev) == ["2", "3"]
+    assert answer_candidates(analyze("How many cats are there?"), ev) == ["0"]
 
 
 def test_yes_no_candidates_put_the_evidence_first() -> None:
-    assert answer_candidates("yesno", [_obj("bus", 0.8)], targets=["bus"]) == ["yes", "no"]
-    assert answer_candidates("yesno", [_obj("bus", 0.8)], targets=["dog"]) == ["no", "yes"]
+    assert answer_candidates(analyze("Is there a bus?"), [_obj("bus", 0.8)]) == ["yes", "no"]
+    assert answer_candidates(analyze("Is there a dog?"), [_obj("bus", 0.8)]) == ["no", "yes"]
 
 
 def test_read_candidates_are_whole_blocks() -> None:
     sign = [_text("NOTICE", 0.10), _text("NO PARKING", 0.16), _text("Post", 0.80)]
-    assert answer_candidates("read", sign) == ["NOTICE NO PARKING", "Post", NOT_FOUND]
-    assert answer_candidates("read", []) == [NOT_FOUND]
+    assert answer_candidates(analyze("What does the sign say?"), sign) == ["NOTICE NO PARKING", "Post", NOT_FOUND]
+    assert answer_candidates(analyze("What does the sign say?"), []) == [NOT_FOUND]
 
 
 def test_choices_are_letters_and_other_questions_are_free() -> None:
-    assert answer_candidates("choice", [], choices=["yes", "no"]) == ["A", "B"]
-    assert answer_candidates("other", [_obj("dog", 0.9)]) is None
+    assert answer_candidates(analyze("Is the dog left of the cat?", ["yes", "no"]), []) == ["A", "B"]
+    assert answer_candidates(analyze("Why is the dog running?"), [_obj("dog", 0.9)]) is None
+
+
+def test_alternatives_and_places_have_candidates_of_their_form() -> None:
+    assert answer_candidates(analyze("Is the cup full or empty?"), []) == ["full", "empty"]
+    assert answer_candidates(analyze("Where was this photo taken?"), [_obj("bus", 0.9)]) == ["a street"]
 
 
 @pytest.mark.parametrize(
@@ -67,13 +73,16 @@ def test_choice_letter(text: str, letter: str | None) -> None:
 
 
 def test_a_follow_up_inherits_the_previous_turns_targets() -> None:
-    from agentvlm.graph.nodes import make_plan
+    from agentvlm.graph.nodes import make_analyze, make_plan
     from agentvlm.graph.services import Recorder
 
-    plan = make_plan(None, planner="rules")  # type: ignore[arg-type]  # the rule planner needs no services
+    analyze_node = make_analyze(None, llm=False)  # type: ignore[arg-type]  # the rules need no services
+    plan = make_plan(None, planner="rules")  # type: ignore[arg-type]
     rec = Recorder()
     state = {"question": "and the one on the left?", "history": [{"question": "How many people are there?", "answer": "2"}]}
-    out = plan(state, rec)  # type: ignore[arg-type]
-    assert out["plan"].targets == ["person"]
-    assert rec.notes == ["targets carried over from the previous turn: person"]
-    assert plan({"question": "Is there a bus?", "history": state["history"]}, Recorder())["plan"].targets == ["bus"]  # type: ignore[arg-type]
+    out = analyze_node(state, rec)  # type: ignore[arg-type]
+    assert out["analysis"].labels == ["person"]
+    assert rec.notes[0] == "targets carried over from the previous turn: person"
+    assert plan({**state, **out}, Recorder())["plan"].targets == ["person"]  # type: ignore[arg-type]
+    fresh = analyze_node({"question": "Is there a bus?", "history": state["history"]}, Recorder())  # type: ignore[arg-type]
+    assert fresh["analysis"].labels == ["bus"]

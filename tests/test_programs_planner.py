@@ -15,7 +15,7 @@ import pytest
 
 from agentvlm.config import Config
 from agentvlm.graph.services import Recorder, Services
-from agentvlm.programs import Program, llm_program, repair, resolve
+from agentvlm.programs import Program, llm_program, repair, resolve, rules_program
 
 # question, choices, op, target class, other class, relation
 CASES: list[tuple[str, list[str], str, str, str, str]] = [
@@ -97,8 +97,8 @@ def test_every_program_validates_under_the_grammar(written: list[tuple[Program |
     assert all(len(rec.calls) == 1 and rec.calls[0].kind == "model" for _, rec in written)
 
 
-def test_most_programs_are_right_as_written_and_repair_fixes_more(written: list[tuple[Program | None, Recorder]]) -> None:
-    raw = fixed = 0
+def test_most_programs_are_right_as_written_and_repair_keeps_only_right_ones(written: list[tuple[Program | None, Recorder]]) -> None:
+    raw = kept = 0
     wrong = []
     for (question, choices, op, a, b, rel), (p, _) in zip(CASES, written, strict=True):
         assert p is not None
@@ -106,22 +106,27 @@ def test_most_programs_are_right_as_written_and_repair_fixes_more(written: list[
         raw += ok
         if not ok:
             wrong.append(f"{question} -> {p.brief()}")
-        repaired, _ = repair(p, question, choices)
-        fixed += repaired is not None and _right(repaired, op, a, b, rel)
-    print(f"\nLLM programs right as written: {raw}/{len(CASES)}; after repair: {fixed}/{len(CASES)}")
+        accepted, notes = repair(p, question, choices)
+        if accepted is not None:  # what repair keeps is right; it never rewrites a wrong program into a label-less one
+            kept += 1
+            assert _right(accepted, op, a, b, rel), f"{question}: kept {accepted.brief()}"
+        else:
+            assert notes
+    print(f"\nLLM programs right as written: {raw}/{len(CASES)}; kept by repair: {kept}/{len(CASES)}")
     print("\n".join(wrong))
     assert raw / len(CASES) >= RAW_FLOOR, wrong
-    assert fixed / len(CASES) >= REPAIRED_FLOOR
+    rules = sum(_right(r, op, a, b, rel) for question, choices, op, a, b, rel in CASES if (r := rules_program(question, choices)))
+    assert rules / len(CASES) >= RULES_FLOOR  # the analysis itself writes the right program
 
 
 RAW_FLOOR = 0.55  # measured 29/45 (64%) on 2 shared CPU cores, SmolLM2-135M Q4_1
-REPAIRED_FLOOR = 0.9  # measured 43/45 (96%)
+RULES_FLOOR = 0.9  # the rules' programs from the question analysis
 
 
 def test_repair_declines_relations_no_box_test_decides() -> None:
     facing = Program(op="relation", target="person", other="book", relation="near", attribute="none", value="", answer="yes_no")
     fixed, notes = repair(facing, "Is the person facing the book?", ["yes", "no"])
-    assert fixed is None and notes == ["relation: no box test decides 'facing'"]
+    assert fixed is None and notes
     away = facing.model_copy(update={"target": "cat", "other": "toilet", "relation": "far"})
     assert repair(away, "Is the cat facing away from the toilet?", ["yes", "no"])[0] is None
     count = Program(op="count", target="person", other="", relation="none", attribute="none", value="", answer="number")
@@ -129,15 +134,14 @@ def test_repair_declines_relations_no_box_test_decides() -> None:
 
 
 @pytest.mark.parametrize(
-    ("target", "other", "question", "expected"),
+    ("target", "other", "question"),
     [
-        ("cat", "cat", "Does the suitcase contain the cat?", ("suitcase", "cat")),  # one object named twice
-        ("donut", "car", "Does the car contain the donut?", ("car", "donut")),  # swapped: the answer would flip
-        ("dog", "dog", "Is the teddy bear under the dog?", ("teddy bear", "dog")),
+        ("cat", "cat", "Does the suitcase contain the cat?"),  # one object named twice
+        ("donut", "car", "Does the car contain the donut?"),  # swapped: the answer would flip
+        ("dog", "dog", "Is the teddy bear under the dog?"),
     ],
 )
-def test_repair_puts_the_two_named_objects_in_question_order(target: str, other: str, question: str, expected: tuple[str, str]) -> None:
+def test_repair_rejects_programs_that_name_the_wrong_objects(target: str, other: str, question: str) -> None:
     written = Program(op="relation", target=target, other=other, relation="contains", attribute="size", value="", answer="option")
     fixed, notes = repair(written, question, ["yes", "no"])
-    assert fixed is not None and notes
-    assert (fixed.target, fixed.other) == expected and fixed.attribute == "none"
+    assert fixed is None and any(n.startswith(("target", "other")) for n in notes)

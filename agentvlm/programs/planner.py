@@ -34,6 +34,13 @@ _SIZE_WORDS = re.compile(r"\b(?:bigg?|larg|small|tall|short|long|huge|tin)(?:g?e
 _DEPTH_WORDS = re.compile(r"\b(?:clos|near)(?:er|est|r|st)\b|\bfurthe(?:r|st)\b|\bfarthe(?:r|st)\b", re.IGNORECASE)
 _COUNT_WORDS = re.compile(r"\b(?:more|most|fewer|fewest|less|least)\b", re.IGNORECASE)
 _LEFT_WORDS = re.compile(r"\b(?:further|more)\s+(?:to the\s+)?left\b|\bleftmost\b", re.IGNORECASE)
+# The operations that can answer each form, for the programs an LLM writes where the rules have none.
+_LLM_OPS: dict[str, tuple[str, ...]] = {
+    "yes_no": ("exists", "relation", "count", "color", "position", "compare", "read"),
+    "choice": ("exists", "relation", "count", "color", "position", "compare", "read"),
+    "count": ("count",), "attribute": ("color",), "position": ("position", "find"), "compare": ("compare",),
+    "read": ("read",),
+}
 _NUMBER_ASKED = re.compile(r"\b(?:number|code|digits?|phone|serial|licen[cs]e plate|registration)\b(?!\s+of\b)", re.IGNORECASE)
 _TEXT_UNITS = {"letter": "letter", "character": "letter", "word": "word", "digit": "digit", "number": "digit", "line": "line"}
 _TIME = re.compile(r"\bwhat\s+time\b|\bwhen\b|\bopening\s+(?:hours|times)\b|\bhours\b", re.IGNORECASE)
@@ -178,13 +185,17 @@ def plan_program(
     rules = rules_program(q)
     if rules is not None:
         return rules, "rules"
-    if planner != "llm" or not (q.labels or q.text_need == "needed"):
+    ops = _LLM_OPS.get(q.form, ())
+    if planner != "llm" or not ops or not (q.labels or q.text_need == "needed"):
         return None
     written = llm_program(services, q.text, choices, rec)
     if written is None:
         return None
     if resolve(written.target) in (None,) or written.op in ("relation", "compare") and resolve(written.other) is None:
         rec.note(f"LLM program {written.brief()} rejected: it names nothing the tools can see")
+        return None
+    if written.op not in ops:
+        rec.note(f"LLM program {written.brief()} rejected: a {q.form} question is not answered by {written.op}")
         return None
     if written.target not in ("text",) and resolve(written.target) not in [*q.labels, "text"]:
         rec.note(f"LLM program {written.brief()} rejected: the question does not name {written.target!r}")
