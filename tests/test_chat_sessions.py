@@ -59,7 +59,7 @@ def test_save_keeps_a_temporary_chat_and_commands_report_errors(home: Path, exam
     store = SessionStore()
     assert store.names() == ["kept"]
     meta = store.read_meta("kept")
-    assert meta["images"] == [str(sign)] and meta["threads"] == ["chat", "chat2"] and meta["graph"] == "prism"
+    assert meta["images"] == [str(sign)] and meta["threads"] == ["chat", "chat2"] and meta["graph"] == "auto"
 
     listed = subprocess.run([AGENTVLM, "sessions", "list"], check=False, capture_output=True, text=True, timeout=120)
     assert listed.stdout.split()[:3] == ["kept", "0", "turns"]

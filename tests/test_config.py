@@ -13,7 +13,7 @@ from agentvlm.models import parse_spec
 def test_defaults_are_the_embedded_stack() -> None:
     c = Config()
     assert (c.llm, c.graph, c.tools.detect, c.tools.ocr, c.tools.segment) == (
-        "llamacpp:smollm2", "prism", "darknet", "rapidocr", "grabcut",
+        "llamacpp:smollm2", "auto", "darknet", "rapidocr", "grabcut",
     )  # fmt: skip
 
 

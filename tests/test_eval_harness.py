@@ -38,7 +38,7 @@ def full_run(evaldata: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[
 
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        code = main(["eval", *datasets, "--limit", "1", "--baseline", "blind", "--circular", "--out", str(out), "--no-cache"])
+        code = main(["eval", *datasets, "--graph", "prism", "--limit", "1", "--baseline", "blind", "--circular", "--out", str(out), "--no-cache"])
     assert code == 0
     return out, buffer.getvalue(), datasets
 
@@ -259,7 +259,8 @@ def test_a_run_written_before_several_graphs_resumes_under_its_graph(photos_data
     _write(out / "predictions.jsonl", [{**old, "id": "people"}, {**old, "id": "bus", "prediction": "0.93"}])
     run = run_eval([photos_dataset], CONFIG, out=out, split="test")
     assert (run.ran, run.reused) == (0, 2)
-    assert run.summary["systems"]["prism"]["accuracy"] == 0.5 and run.summary["systems"]["prism"]["form_ok"] == 0.5
+    system = run.summary["systems"][CONFIG.graph]
+    assert system["accuracy"] == 0.5 and system["form_ok"] == 0.5
 
 
 def _item_ids(dataset: Path, split: str) -> list[str]:

@@ -200,7 +200,7 @@ def test_llamacpp_cannot_be_the_vlm() -> None:
 def test_cli_with_a_closed_port_exits_2_with_one_line(bus_jpg: Path) -> None:
     url = f"http://127.0.0.1:{closed_port()}/v1"
     proc = subprocess.run(
-        [sys.executable, "-m", "agentvlm", "ask", "--no-cache", "--llm", f"openai:x@{url}", str(bus_jpg), "How many buses?"],
+        [sys.executable, "-m", "agentvlm", "ask", "--no-cache", "--llm", f"openai:x@{url}", str(bus_jpg), "Why is the bus here?"],
         capture_output=True, text=True, timeout=300, check=False,
     )
     assert proc.returncode == 2, proc.stderr
@@ -210,7 +210,7 @@ def test_cli_with_a_closed_port_exits_2_with_one_line(bus_jpg: Path) -> None:
 
 def test_cli_answers_through_the_server(server: str, bus_jpg: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "agentvlm", "ask", "--json", "--no-cache", "--llm", f"openai:smollm2@{server}", str(bus_jpg), "How many buses are there?"],
+        [sys.executable, "-m", "agentvlm", "ask", "--json", "--no-cache", "--llm", f"openai:smollm2@{server}", str(bus_jpg), "Why is the bus stopped here?"],
         capture_output=True, text=True, timeout=300, check=False,
     )
     assert proc.returncode == 0, proc.stderr

@@ -73,7 +73,7 @@ def test_counts_people_with_evidence_and_an_annotated_image(client: openai.OpenA
     assert re.fullmatch(r"\d+", text.strip()), text
     assert int(text) == len(people) >= 3  # the count is the detector's, computed in code
     assert [s["node"] for s in extra["answer"]["steps"]][-1] == "answer"
-    assert reply.usage is not None and reply.usage.prompt_tokens > 0
+    assert reply.usage is not None  # zero tokens: the count was decided in code, no model was asked
 
     from PIL import Image
 
@@ -156,7 +156,7 @@ def test_bad_requests_get_one_clear_message(client: openai.OpenAI, examples_dir:
         ("nope", [user("What does the sign say?", photo)], openai.NotFoundError, "unknown model .* GET /v1/models"),
         ("prism", [user("  ", photo)], openai.BadRequestError, "has no text"),
         ("prism", [{"role": "user", "content": [{"type": "text", "text": "What?"}, {"type": "image_url", "image_url": {"url": "https://example.com/a.jpg"}}]}],
-         openai.BadRequestError, "not fetched by this server yet"),
+         openai.BadRequestError, "image URL not fetched"),
         ("prism", [{"role": "user", "content": [{"type": "text", "text": "What?"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,aGVsbG8="}}]}],
          openai.BadRequestError, "not an image agentvlm can read"),
     ]
@@ -187,11 +187,11 @@ def test_ask_takes_uploads_and_json(server: str, examples_dir: Path) -> None:
 
 def test_a_full_queue_answers_429_and_the_others_finish(client: openai.OpenAI, server: str, examples_dir: Path) -> None:
     photo = examples_dir / "street_scene_pedestrians.jpg"
-    running = client.chat.completions.create(model="moai", stream=True, messages=[user("How many cars are in this picture?", photo)])
+    running = client.chat.completions.create(model="moai", stream=True, messages=[user("Why are these people walking here?", photo)])
     first = iter(running)
     next(first)  # the role chunk: admitted
     next(first)  # a finished step: running, holding the only slot
-    waiting = client.chat.completions.create(model="prism", stream=True, messages=[user("How many people are in this picture?", photo)])
+    waiting = client.chat.completions.create(model="prism", stream=True, messages=[user("Why are these people walking here?", photo)])
     second = iter(waiting)
     next(second)  # admitted to the only queue place
     assert health(server)["queued"] == 1
@@ -222,7 +222,7 @@ def test_the_readme_curl_snippet_answers(server: str) -> None:
 def test_past_the_timeout_a_question_gets_504_and_its_slot_comes_back(examples_dir: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    messages = [user("How many people are in this picture?", examples_dir / "street_scene_pedestrians.jpg")]
+    messages = [user("Why are these people walking here?", examples_dir / "street_scene_pedestrians.jpg")]  # the LLM must answer
     with agentvlm_process(["serve", "--port", str(port), "--timeout", "0.5"], f"{base}/healthz"):
         client = openai.OpenAI(base_url=f"{base}/v1", api_key="x", max_retries=0, timeout=60)
         with pytest.raises(openai.APIStatusError, match="no answer within this server's timeout of 0.5 s") as caught:

@@ -127,7 +127,10 @@ def _fit(q: Question, text: str) -> str | None:
     if form == "choice":
         return option_letter(text, q.choices)
     if form == "yes_no":
-        return parse_yes_no(text)
+        said = parse_yes_no(text)
+        if said and q.text.count("?") > 1 and re.match(r"^\W*(?:yes|no)\b\s*,", text, re.IGNORECASE):
+            return text  # "Is there a person? Where?": "yes, at the bottom-right" answers both
+        return said
     if form in ("alternative", "compare"):
         return _option(text, q.options) if q.options else text
     if form == "count":
@@ -158,10 +161,13 @@ _LEAD_IN = re.compile(
 
 
 def _short(text: str) -> str | None:
-    """The phrase a reply names, without the sentence around it ("It is a tripod." -> "a tripod")."""
+    """The phrase a reply names, without the sentence around it ("It is a tripod." -> "a tripod");
+    the sources it cites ("[1]") stay."""
+    cited = " ".join(dict.fromkeys(re.findall(r"\[\d+\]", text)))
     t = _LEAD_IN.sub("", text.strip()).strip()
     t = re.split(r"(?<!\d)[.;:!?](?!\d)|,\s+(?:which|and|but|so|because)\b|\s+(?:which|that|because)\s+", t, maxsplit=1)[0].strip()
-    return t or None
+    t = re.sub(r"\s*\[\d+\]", "", t).strip()
+    return f"{t} {cited}".strip() if t else None
 
 
 def _guess(q: Question) -> str:

@@ -18,7 +18,7 @@ from agentvlm.graph.services import Recorder
 from agentvlm.models import ChatModel, Message, structured
 from agentvlm.question.vocabulary import canonical, labels_in
 from agentvlm.prompts import render
-from agentvlm.question import Question
+from agentvlm.question import Question, analyze
 
 __all__ = ["Cue", "rule_cues", "visual_cues"]
 
@@ -69,7 +69,7 @@ def _grounded(cue: Cue, question: Question) -> bool:
     return bool(content) and any(w in words or w + "s" in words or w.rstrip("s") in words for w in content)
 
 
-def rule_cues(question: Question) -> list[Cue]:
+def rule_cues(question: Question | str) -> list[Cue]:
     """Cues from the question's analysis: each detector class it names, plus a text cue when it needs text.
 
     Example:
@@ -77,6 +77,7 @@ def rule_cues(question: Question) -> list[Cue]:
         >>> [c.phrase for c in rule_cues(analyze("How many people are near the bus?"))]
         ['person', 'bus']
     """
+    question = question if isinstance(question, Question) else analyze(question)
     cues = [Cue(phrase=label, label=label, exhaustive=question.exhaustive and i == 0) for i, label in enumerate(question.labels)]
     if question.text_need == "needed":
         quoted = _QUOTED.search(question.text)
@@ -84,8 +85,9 @@ def rule_cues(question: Question) -> list[Cue]:
     return cues
 
 
-def visual_cues(question: Question, *, llm: ChatModel | None = None, rec: Recorder | None = None) -> list[Cue]:
+def visual_cues(question: Question | str, *, llm: ChatModel | None = None, rec: Recorder | None = None) -> list[Cue]:
     """The cues for ``question``: the LLM's grounded ones, else ``rule_cues``; at most 4, once each."""
+    question = question if isinstance(question, Question) else analyze(question)
     cues: list[Cue] = []
     if llm is not None:
         prompt = render("zoom_cues", question=question.text)
