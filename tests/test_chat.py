@@ -127,7 +127,7 @@ def test_kill_9_loses_no_finished_turn_and_the_session_resumes(home: Path, zidan
     assert shown.returncode == 0, shown.stderr
     assert "1. How many people are in this picture?" in shown.stdout and "→ 2" in shown.stdout
     assert "2. Is there a tie?" in shown.stdout
-    assert "3. Where is the person on the left?" in shown.stdout and "not finished" in shown.stdout
+    assert "3. Why is the person on the left smiling?" in shown.stdout and "not finished" in shown.stdout
 
     child = _spawn("--session", "crash")  # no image given: the session's image comes back
     text = child.before

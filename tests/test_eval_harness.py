@@ -73,7 +73,7 @@ def test_rerun_with_the_same_out_recomputes_nothing(full_run: tuple[Path, str, l
     out, _, datasets = full_run
     before = (out / "predictions.jsonl").read_text()
     seen: list[dict[str, Any]] = []
-    run = run_eval(datasets, CONFIG, out=out, baselines=["blind"], limit=1, circular=True,
+    run = run_eval(datasets, CONFIG, out=out, graphs=["prism"], baselines=["blind"], limit=1, circular=True,
                    on_result=lambda row, done, total: seen.append(row))
     assert (run.ran, run.reused, seen) == (0, 14, [])
     assert (out / "predictions.jsonl").read_text() == before

@@ -376,7 +376,7 @@ def make_answer(services: Services) -> NodeFn:
             if unseen:
                 rec.note(f"no tool can see {', '.join(unseen)}: the answer is a guess")
             rec.note(f"answer form {analysis.form}: the draft was{said}; {why} {out.text!r} stands in")
-            basis = "evidence" if fallback is not None and out.text == fallback and basis != "model" else "guess"
+            basis = "evidence" if fallback is not None and out.text == fallback and not analysis.unseen else "guess"
         return {"answer": out.text, "basis": basis}
 
     return answer
