@@ -152,7 +152,7 @@ def _state_types() -> list[tuple[str, str]]:
     import importlib
 
     allowed: list[tuple[str, str]] = []
-    for module_name in ("agentvlm.types", "agentvlm.graph.state"):
+    for module_name in ("agentvlm.types", "agentvlm.graph.state", "agentvlm.question.analysis"):
         module = importlib.import_module(module_name)
         for name, obj in vars(module).items():
             if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == module_name:

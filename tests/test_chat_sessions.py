@@ -77,3 +77,19 @@ def test_agent_conversation_needs_both_checkpointer_and_thread_id(tmp_path: Path
     with pytest.raises(InputError, match="question is empty"):
         Agent(checkpointer=saver).ask(sign, " ", thread_id="t")
     saver.conn.close()
+
+
+def test_a_checkpoint_with_the_question_analysis_loads_back(tmp_path: Path, zidane_jpg: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The state's ``analysis`` (a pydantic Question) is one of the types a checkpoint may hold."""
+    import logging
+
+    from agentvlm import Agent, Config
+    from agentvlm.sessions import open_saver
+
+    caplog.set_level(logging.WARNING)
+    agent = Agent(Config(cache=False), checkpointer=open_saver(tmp_path / "s.sqlite"))
+    agent.ask(zidane_jpg, "How many people are in this picture?", thread_id="t")
+    agent.ask(zidane_jpg, "and the one on the left?", thread_id="t")  # reads the first turn back
+    saved = [c.checkpoint["channel_values"].get("analysis") for c in agent.graph.checkpointer.list(None)]
+    assert {q.form for q in saved if q is not None} >= {"count"}
+    assert not [r for r in caplog.records if "Blocked deserialization" in r.getMessage()]
