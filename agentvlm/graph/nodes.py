@@ -366,12 +366,14 @@ def make_answer(services: Services) -> NodeFn:
         if not draft and analysis.form == "open":
             rec.note("the reasoning model gave no usable answer")
             return {"answer": "I could not answer: the reasoning model returned no usable output (see the trace).", "basis": "guess"}
-        evidence = state.get("evidence", [])
-        fallback = next(iter(answer_candidates(analysis, evidence, images=state["images"]) or []), None)
-        out = conform(analysis, draft, fallback=fallback)
+        out = conform(analysis, draft)
+        fallback = None
+        if not out.fits:  # the evidence's best answer, else a guess of the right form
+            fallback = next(iter(answer_candidates(analysis, state.get("evidence", []), images=state["images"]) or []), None)
+            out = conform(analysis, draft, fallback=fallback)
         if not out.fits:
             said = f" {draft!r}" if draft else " nothing"
-            why = "its answer" if fallback is None or out.text != fallback else "the evidence's best answer"
+            why = "the evidence's best answer" if fallback is not None and out.text == fallback else "a guess"
             unseen = [t.noun for t in analysis.unseen]
             if unseen:
                 rec.note(f"no tool can see {', '.join(unseen)}: the answer is a guess")
