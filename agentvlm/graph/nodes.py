@@ -20,11 +20,11 @@ from agentvlm.graph.state import GraphState, Plan
 from agentvlm.models import Message, structured
 from agentvlm.perception.candidates import answer_candidates
 from agentvlm.perception.verbalize import verbalize as verbalize_evidence
-from agentvlm.question.vocabulary import canonical, labels_in
 from agentvlm.prompts import render
 from agentvlm.question import FORMS, Question, Target, accept_form, analyze
 from agentvlm.question.forms import conform
 from agentvlm.question.letters import option_letter as choice_letter
+from agentvlm.question.vocabulary import canonical, labels_in
 from agentvlm.tools import ToolKind
 from agentvlm.types import Box, Evidence
 

@@ -20,8 +20,8 @@ from agentvlm.graph.state import GraphState
 from agentvlm.models import Message, structured
 from agentvlm.perception.facts import SURE_SCORE
 from agentvlm.perception.verbalize import verbalize
-from agentvlm.question.vocabulary import canonical, labels_in
 from agentvlm.prompts import render
+from agentvlm.question.vocabulary import canonical, labels_in
 from agentvlm.types import Evidence
 
 __all__ = ["ACTIONS", "Decision", "by_next", "make_act", "make_dispatch", "make_referee", "rule_action"]

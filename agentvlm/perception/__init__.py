@@ -19,7 +19,13 @@ from agentvlm.perception.facts import (
     position_words,
     relations,
 )
-from agentvlm.perception.scenes import CLOSE, PLACES, PLACES_BY_CLASS, PLACES_BY_WORD, scene_candidates
+from agentvlm.perception.scenes import (
+    CLOSE,
+    PLACES,
+    PLACES_BY_CLASS,
+    PLACES_BY_WORD,
+    scene_candidates,
+)
 from agentvlm.perception.spatial import (
     RELATIONS,
     gap,

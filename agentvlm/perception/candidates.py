@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 from agentvlm.perception.facts import SURE_SCORE, position_words
 from agentvlm.perception.scenes import PLACES, scene_candidates
-from agentvlm.question.vocabulary import canonical
 from agentvlm.question import Question
 from agentvlm.question.forms import COLOR_WORDS, NOT_FOUND
 from agentvlm.question.letters import LETTERS
+from agentvlm.question.vocabulary import canonical
 from agentvlm.types import Evidence, ImageRef
 
 __all__ = ["ATTRIBUTE_WORDS", "NOT_FOUND", "answer_candidates"]

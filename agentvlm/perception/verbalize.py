@@ -25,8 +25,8 @@ from agentvlm.perception.facts import (
     percent,
     position_words,
 )
-from agentvlm.question.vocabulary import canonical
 from agentvlm.question import Question, analyze
+from agentvlm.question.vocabulary import canonical
 from agentvlm.types import Box, Evidence
 from agentvlm.untrusted import clean, redact_lines
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentvlm.question.vocabulary import canonical
 from agentvlm.programs.executor import Result
 from agentvlm.programs.language import Program
+from agentvlm.question.vocabulary import canonical
 
 __all__ = ["LETTERS", "phrase"]
 

@@ -15,11 +15,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agentvlm.perception.facts import position_words
 from agentvlm.perception.colors import color_name, dominant_color
+from agentvlm.perception.facts import position_words
 from agentvlm.perception.spatial import TOUCH, gap, iou, larger, relation_holds
-from agentvlm.question.vocabulary import canonical, labels_in
 from agentvlm.programs.language import Program
+from agentvlm.question.vocabulary import canonical, labels_in
 from agentvlm.types import Box, Evidence, ImageRef
 
 __all__ = ["PRESENT", "SURE", "TEXT_TARGETS", "Result", "execute", "find", "iou", "relation_holds", "resolve", "text_regions"]

@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.programs.answers import LETTERS, phrase
+from agentvlm.programs.arithmetic import compute
 from agentvlm.programs.executor import execute, resolve
 from agentvlm.programs.planner import plan_program
 from agentvlm.programs.recall import find_missing
-from agentvlm.programs.arithmetic import compute
 from agentvlm.question import Question, analyze
 from agentvlm.types import Evidence
 

@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from agentvlm.graph.services import Recorder, Services
-from agentvlm.question.vocabulary import canonical
 from agentvlm.programs.executor import SAME, iou
+from agentvlm.question.vocabulary import canonical
 from agentvlm.tools import Tool
 from agentvlm.types import Box, Evidence, ImageRef
 

@@ -23,8 +23,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentvlm.question.vocabulary import canonical, label_spans
 from agentvlm.question.relations import RELATION_PHRASES, UNDECIDABLE_PHRASES, find_relations
+from agentvlm.question.vocabulary import canonical, label_spans
 
 __all__ = [
     "ATTRIBUTES",
@@ -334,8 +334,7 @@ _STOP = frozenset({
     "shown", "pictured", "hanging", "placed", "located", "facing", "looking", "waiting", "come", "comes",
     "according", "as", "very", "too", "also", "please", "really", "all", "both", "each", "every", "more",
     "most", "less", "fewer", "many", "much", "own", "one", "ones", "there's", "it's", "what's", "where's",
-    "who's", "how's", "that's", "full", "empty", "or", "either", "else", "exactly", "only", "just", "same",
-    "before", "after", "round", "square", "wooden", "ripe", "broken", "cloudy", "clear", "whole", "sliced",
+    "who's", "how's", "that's", "full", "empty", "either", "else", "exactly", "only", "just", "before", "after", "round", "square", "wooden", "ripe", "broken", "cloudy", "clear", "whole", "sliced",
 })  # fmt: skip
 _NOT_TARGETS = frozenset({
     "picture", "photo", "photograph", "image", "pic", "scene", "frame", "shot", "snapshot", "view", "camera",
@@ -345,7 +344,7 @@ _NOT_TARGETS = frozenset({
     "left", "right", "top", "bottom", "middle", "center", "centre", "foreground", "background", "day",
     "night", "daytime", "nighttime", "night-time", "weather", "season", "state", "condition", "pattern",
     "texture", "shade", "hue", "equation", "sum", "difference", "result", "rest", "others", "other",
-    "indoors", "outdoors", "inside", "outside", "indoor", "outdoor", "here", "camera", "viewer",
+    "indoors", "outdoors", "inside", "outside", "indoor", "outdoor", "here", "viewer",
     "title", "headline", "caption", "message", "slogan", "contact", "dollar", "euro", "pound", "cent", "minute",
     "hour", "second", "metre", "meter", "kilometre", "kilometer", "mile", "foot", "feet", "inch", "calory",
     "calorie", "percent", "degree", "litre", "gram", "kilo", "largest", "smallest", "biggest", "tallest",

@@ -17,7 +17,7 @@ from typing import NamedTuple
 from agentvlm.question.analysis import Question
 from agentvlm.question.letters import option_letter
 
-__all__ = ["COLOR_WORDS", "NOT_FOUND", "Conformed", "conform", "parse_count", "parse_yes_no", "is_position"]
+__all__ = ["COLOR_WORDS", "NOT_FOUND", "Conformed", "conform", "is_position", "parse_count", "parse_yes_no"]
 
 NOT_FOUND = "not found in the image"
 COLOR_WORDS: dict[str, str] = {

@@ -16,9 +16,9 @@ from pydantic import BaseModel, Field
 from agentvlm.errors import ModelOutputError
 from agentvlm.graph.services import Recorder
 from agentvlm.models import ChatModel, Message, structured
-from agentvlm.question.vocabulary import canonical, labels_in
 from agentvlm.prompts import render
 from agentvlm.question import Question, analyze
+from agentvlm.question.vocabulary import canonical, labels_in
 
 __all__ = ["Cue", "rule_cues", "visual_cues"]
 

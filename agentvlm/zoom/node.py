@@ -19,8 +19,8 @@ from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState
 from agentvlm.models import Message, structured
 from agentvlm.perception.facts import SURE_SCORE, position_words
-from agentvlm.question.vocabulary import canonical
 from agentvlm.prompts import render
+from agentvlm.question.vocabulary import canonical
 from agentvlm.tools import ToolKind
 from agentvlm.types import Evidence
 from agentvlm.zoom.cues import Cue, visual_cues
