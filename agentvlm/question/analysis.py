@@ -294,8 +294,6 @@ _NUMBER_WORDS = {
     "zero": 0, "no": 0, "one": 1, "a single": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a couple of": 2, "a pair of": 2,
 }  # fmt: skip
-_CHECKED_NUMBER = re.compile(r"\b(?:exactly|only|just|at least|more than|fewer than|less than)?\s*(\d+|" + "|".join(
-    w for w in _NUMBER_WORDS if w not in ("no", "a single", "a couple of", "a pair of")) + r")\b", re.IGNORECASE)
 _COLOURS = (
     "black", "white", "gray", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown",
     "silver", "gold", "beige", "violet", "tan", "cream", "navy", "maroon", "turquoise",
@@ -632,7 +630,7 @@ def _form(
         return "number", True, []
     if _COUNT.search(_ID_NUMBER.sub(" ", q)) and not re.search(r"\bwhat\s+number\s+(?:is|are|was)\b", lower):
         return "count", True, []
-    if _ID_NUMBER.search(q) and not yes_no_start_of(lower):
+    if _ID_NUMBER.search(q) and not _YES_NO_START.match(lower):
         return "read", True, []
     yes_no_start = bool(_YES_NO_START.match(q)) or embedded
     existential = re.match(r"^(?:is|are|was|were)\s+there\b|^(?:do|can|could)\s+(?:you|we|i)\s+see\b|^(?:is|are)\s+(?:any|anyone|anybody|someone)\b", lower)
@@ -687,10 +685,6 @@ def _form(
     if re.match(r"^(?:what|which|who)\b", lower):
         return "identify", False, []
     return "open", False, []
-
-
-def yes_no_start_of(lower: str) -> bool:
-    return bool(_YES_NO_START.match(lower))
 
 
 def _comparatives(lower: str) -> list[str]:
