@@ -10,13 +10,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agentvlm import registry
 from agentvlm.errors import ConfigError
 from agentvlm.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageLimits
 from agentvlm.models.specs import DEFAULT_LLM, parse_spec
-from agentvlm.tools import DEFAULT_TOOLS
+from agentvlm.tools.kinds import tool_kinds
 
 __all__ = ["Config", "ToolsConfig", "default_cache_dir"]
 
@@ -28,13 +28,14 @@ def default_cache_dir() -> Path:
 
 
 class ToolsConfig(BaseModel):
-    """Which registered tool fills each perception role, and their options."""
+    """Which registered tool fills each tool kind (``detect: ultralytics``), and their options.
 
-    model_config = ConfigDict(extra="forbid")
+    The keys besides ``options`` and ``params`` are the registered tool kinds
+    (``agentvlm.tools.kinds``), a plugin's included; a kind not given gets its default tool.
+    """
 
-    detect: str = DEFAULT_TOOLS["detect"]
-    ocr: str = DEFAULT_TOOLS["ocr"]
-    segment: str = DEFAULT_TOOLS["segment"]
+    model_config = ConfigDict(extra="allow")
+
     options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Constructor options per tool name, e.g. {ultralytics: {model: yolo11s.pt}}"
     )
@@ -42,13 +43,25 @@ class ToolsConfig(BaseModel):
         default_factory=dict, description="Default call parameters per tool name, e.g. {darknet: {confidence: 0.25}}"
     )
 
-    @field_validator("detect", "ocr", "segment")
-    @classmethod
-    def _registered(cls, name: str) -> str:
-        known = registry.known("tools")
-        if name not in known:
-            raise ValueError(f"unknown tool '{name}'; known tools: {', '.join(sorted(known))}")
-        return name
+    @model_validator(mode="after")
+    def _registered(self) -> ToolsConfig:
+        kinds, known = tool_kinds(), registry.known("tools")
+        for kind, name in (self.model_extra or {}).items():
+            if kind not in kinds:
+                raise ValueError(f"unknown tool kind '{kind}'; tool kinds: {', '.join(kinds)} (and options, params)")
+            if not isinstance(name, str) or name not in known:
+                raise ValueError(f"unknown tool {name!r}; known tools: {', '.join(sorted(known))} (for {kind})")
+        return self
+
+    def __getattr__(self, item: str) -> Any:
+        """``tools.detect``: the tool filling a registered kind, configured or default."""
+        if not item.startswith("_") and item in tool_kinds():
+            return self.chosen(item)
+        return super().__getattr__(item)  # type: ignore[misc]
+
+    def chosen(self, kind: str) -> str:
+        """The tool name that fills ``kind``: the configured one, else the kind's default."""
+        return str((self.model_extra or {}).get(kind) or tool_kinds()[kind].default)
 
 
 class Config(BaseModel):

@@ -23,7 +23,13 @@ from agentvlm.errors import ConfigError
 
 __all__ = ["BUILTIN", "FLOW", "GROUPS", "Route", "known", "load"]
 
-GROUPS = {"nodes": "agentvlm.nodes", "routers": "agentvlm.routers", "tools": "agentvlm.tools"}
+GROUPS = {
+    "nodes": "agentvlm.nodes",
+    "routers": "agentvlm.routers",
+    "tools": "agentvlm.tools",
+    "kinds": "agentvlm.kinds",
+    "actions": "agentvlm.actions",
+}
 
 BUILTIN: dict[str, dict[str, str]] = {
     "nodes": {
@@ -60,6 +66,17 @@ BUILTIN: dict[str, dict[str, str]] = {
         "ultralytics": "agentvlm.tools.detect_ultralytics:UltralyticsDetector",
         "grabcut": "agentvlm.tools.segment_grabcut:GrabCutSegmenter",
         "sam": "agentvlm.tools.segment_sam:SamSegmenter",
+    },
+    "kinds": {
+        "detect": "agentvlm.tools.kinds:DETECT",
+        "ocr": "agentvlm.tools.kinds:OCR",
+        "segment": "agentvlm.tools.kinds:SEGMENT",
+    },
+    "actions": {
+        "zoom": "agentvlm.zoom.node:ZOOM_ACTION",
+        "ask_vlm": "agentvlm.graph.vlm_nodes:ASK_VLM_ACTION",
+        "web_search": "agentvlm.retrieval.node:WEB_SEARCH_ACTION",
+        "program": "agentvlm.programs.node:PROGRAM_ACTION",
     },
 }
 
@@ -114,7 +131,7 @@ def _plugins(kind: str) -> dict[str, str]:
 
 
 def known(kind: str) -> dict[str, str]:
-    """Every registered name of ``kind`` ("nodes", "routers", "tools"): built-ins, then plugins."""
+    """Every registered name of ``kind`` (a key of ``GROUPS``): built-ins, then plugins."""
     return {**_plugins(kind), **BUILTIN[kind]}
 
 

@@ -43,7 +43,7 @@ def load_items(folder: str, limit: int | None) -> list[dict[str, Any]]:
 
 
 def correct(item: dict[str, Any], prediction: str) -> bool:
-    from agentvlm.graph.nodes import choice_letter
+    from agentvlm.question.letters import option_letter as choice_letter
 
     if item.get("choices"):
         return choice_letter(prediction, item["choices"]) == item["answer"]

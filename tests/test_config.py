@@ -28,7 +28,7 @@ def test_file_round_trip(tmp_path: Path) -> None:
     ("yaml_text", "message"),
     [
         ("llmm: x\n", "unknown config key 'llmm' in"),
-        ("tools: {detector: darknet}\n", "unknown config key 'tools.detector'"),
+        ("tools: {detector: darknet}\n", "unknown tool kind 'detector'; tool kinds: detect, ocr, segment"),
         ("tools: {detect: yolo9000}\n", "unknown tool 'yolo9000'; known tools: darknet"),
         ("llm: gpt-4\n", "has no backend"),
         ("llm: foo:bar\n", "unknown model backend 'foo'"),

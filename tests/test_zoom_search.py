@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from agentvlm.config import Config
+from agentvlm.graph.services import Services
 from agentvlm.images import load_image
 from agentvlm.models import Completion, Message
 from agentvlm.zoom import (
@@ -134,6 +136,10 @@ def test_regions_enlarge_and_merge_only_heavy_overlaps(zidane_jpg: Any) -> None:
     assert len(regions([a, a], image, min_side=200)) == 1
 
 
+def _services(llm: Any) -> Services:
+    return Services(Config(cache=False), llm=llm)
+
+
 class _ScriptedLLM:
     """Answers every structured call with fixed JSON, as a llama.cpp server under a schema would."""
 
@@ -147,13 +153,13 @@ class _ScriptedLLM:
 
 
 def test_cues_keep_what_the_question_names_and_mark_all_x_exhaustive() -> None:
-    cues = visual_cues("How many cars are parked by the red sign?", llm=_ScriptedLLM(json.dumps({"objects": ["all cars", "red sign", "dog"]})))
+    cues = visual_cues("How many cars are parked by the red sign?", services=_services(_ScriptedLLM(json.dumps({"objects": ["all cars", "red sign", "dog"]}))))
     assert [(c.phrase, c.label, c.text, c.exhaustive) for c in cues] == [("car", "car", False, True), ("red sign", None, True, False)]
     assert [c.exhaustive for c in rule_cues("How many people are near the bus?")] == [True, False]
 
 
 def test_cues_fall_back_to_rules_when_the_llm_gives_nothing_usable() -> None:
-    cues = visual_cues("Is there a person? Where?", llm=_ScriptedLLM(json.dumps({"objects": ["zebra crossing"]})))
+    cues = visual_cues("Is there a person? Where?", services=_services(_ScriptedLLM(json.dumps({"objects": ["zebra crossing"]}))))
     assert cues == [Cue(phrase="person", label="person")]
-    assert visual_cues("What does it say?", llm=_ScriptedLLM("not json")) == [Cue(phrase="text", text=True)]
+    assert visual_cues("What does it say?", services=_services(_ScriptedLLM("not json"))) == [Cue(phrase="text", text=True)]
     assert [c.phrase for c in rule_cues('Where does it say "Sports Centre"?')] == ["Sports Centre"]

@@ -8,6 +8,7 @@ import typing
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
 from pydantic import TypeAdapter, ValidationError
 
 from agentvlm import registry
@@ -17,7 +18,7 @@ from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.spec import MODEL_ROLES, GraphSpec, line_of
 from agentvlm.graph.state import GraphState
 from agentvlm.models.specs import parse_spec
-from agentvlm.tools import ToolKind
+from agentvlm.tools import kind_names
 from agentvlm.types import Step
 
 __all__ = ["compile_graph", "validate_spec"]
@@ -87,7 +88,7 @@ def _check_tools(spec: GraphSpec, fail: Any) -> None:
         chosen = node.params.get("tools")
         if not isinstance(chosen, dict):
             continue
-        kinds = typing.get_args(ToolKind)
+        kinds = kind_names()
         for kind, name in chosen.items():
             loc: list[str | int] = ["nodes", node_id, "params", "tools", kind]
             if kind not in kinds:
@@ -116,7 +117,8 @@ def _check_flow(spec: GraphSpec, fail: Any) -> None:
         fixed = source.params.get("tools") if source is not None and source.type == "plan" else None
         idle = () if isinstance(fixed, list) and any(t != "segment" for t in fixed) else route.idle
         for target in (*route.sends, *route.returns, *idle):
-            if target not in spec.nodes:
+            dest = edge.to.get(target, target) if isinstance(edge.to, dict) else target
+            if dest not in spec.nodes:
                 fail(f"router '{edge.router}' goes to a node named '{target}', and the graph has none; nodes: {', '.join(spec.nodes)}", ["edges", i, "to"])
             if target not in names:
                 fail(f"router '{edge.router}' may go to '{target}'; list it in this edge's to: [{', '.join(route.sends + route.returns + idle)}]", ["edges", i, "to"])
@@ -130,7 +132,7 @@ def _check_flow(spec: GraphSpec, fail: Any) -> None:
     for node_id, kind in types.items():
         if kind not in flow.send_payload:
             continue
-        senders = [r for r, route in flow.routes.items() if node_id in route.sends]
+        senders = [r for r, route in flow.routes.items() if kind in route.sends]
         how = f"a router's Send task ({' or '.join(senders) or 'fan_out_tools, fan_out_perception, with the node named perceive'})"
         if node_id == spec.entry:
             fail(f"node '{node_id}' ({kind}) runs only as {how}, so it cannot be the entry; start with a plan node", ["entry"])
@@ -221,13 +223,33 @@ def _recorded(node_id: str, fn: NodeFn) -> Any:
     return run
 
 
+def _routed(router: Any, to: Any) -> Any:
+    """``router`` with the node ids it names (``Send("perceive")``, ``"segment"``) read from the
+    edge's ``to`` mapping, so a graph may call its nodes what it likes."""
+    if not isinstance(to, dict):
+        return router
+
+    def route(state: GraphState) -> Any:
+        out = router(state)
+        if isinstance(out, list):
+            return [Send(to.get(s.node, s.node), s.arg) if isinstance(s, Send) else s for s in out]
+        return out
+
+    route.__name__ = getattr(router, "__name__", "router")
+    return route
+
+
 def compile_graph(spec: GraphSpec, source: str, services: Services, *, checkpointer: Any = None) -> Any:
     """The compiled LangGraph graph for ``spec``, its nodes bound to ``services``.
 
     A ``checkpointer`` (e.g. LangGraph's ``SqliteSaver``) persists each run's state per thread.
     """
     validate_spec(spec, source)
-    services.budgets = spec.budgets
+    chosen: dict[str, str] = {}
+    for node in spec.nodes.values():
+        if node.type == "perceive" and isinstance(node.params.get("tools"), dict):
+            chosen.update(node.params["tools"])
+    services = services.for_graph(budgets=spec.budgets, tools=chosen)
     builder = StateGraph(GraphState)
     for node_id, node in spec.nodes.items():
         try:
@@ -239,7 +261,7 @@ def compile_graph(spec: GraphSpec, source: str, services: Services, *, checkpoin
     for edge in spec.edges:
         if edge.router:
             path_map: Any = edge.to if isinstance(edge.to, dict) else _targets(edge)
-            builder.add_conditional_edges(edge.source, registry.load("routers", edge.router), path_map)
+            builder.add_conditional_edges(edge.source, _routed(registry.load("routers", edge.router), edge.to), path_map)
         else:
             builder.add_edge(edge.source, _targets(edge)[0])
     builder.add_edge(spec.finish, END)

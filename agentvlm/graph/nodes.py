@@ -9,30 +9,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any, Literal
 
 from langgraph.types import Send
 from pydantic import BaseModel, Field, create_model
 
-from agentvlm.errors import MissingDependencyError, ModelOutputError
+from agentvlm.errors import ModelOutputError
+from agentvlm.graph.actions import prompts_for
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState, Plan
-from agentvlm.models import Message, structured
 from agentvlm.perception.candidates import answer_candidates
 from agentvlm.perception.verbalize import verbalize as verbalize_evidence
 from agentvlm.prompts import render
 from agentvlm.question import FORMS, Question, Target, accept_form, analyze
 from agentvlm.question.forms import conform
-from agentvlm.question.letters import option_letter as choice_letter
 from agentvlm.question.vocabulary import canonical, labels_in
-from agentvlm.tools import ToolKind
-from agentvlm.types import Box, Evidence
+from agentvlm.tools import ToolKind, kind_names, tool_kinds
+from agentvlm.types import Evidence
 
 __all__ = [
     "NodeFn",
-    "choice_letter",
     "fan_out_perception",
     "fan_out_tools",
+    "grounded_reply",
     "make_analyze",
     "make_answer",
     "make_perceive",
@@ -42,22 +42,22 @@ __all__ = [
     "make_segment",
     "make_verbalize",
     "rules_plan",
-    "run_tool",
-    "segment_prompts",
     "understood",
 ]
 
 NodeFn = Callable[[GraphState, Recorder], dict[str, Any]]
-_ID_PREFIX: dict[str, str] = {"detect": "det", "ocr": "ocr", "segment": "seg"}
-_SEGMENT_WORDS = re.compile(r"\b(area|size|shape|mask|outline|cover|covers|silhouette|how much of)\b", re.IGNORECASE)
 
 
-class _PlanReply(BaseModel):
-    """What the planning LLM fills in under constrained decoding."""
-
-    instruction: str = Field(max_length=160)
-    tools: list[Literal["detect", "ocr", "segment"]] = Field(max_length=3)
-    targets: list[str] = Field(max_length=4)
+@cache
+def _plan_reply(kinds: tuple[str, ...]) -> type[BaseModel]:
+    """What the planning LLM fills in under constrained decoding; its tools are the registered kinds."""
+    kind: Any = Literal[kinds]
+    return create_model(
+        "PlanReply",
+        instruction=(str, Field(max_length=160)),
+        tools=(list[kind], Field(max_length=len(kinds))),
+        targets=(list[str], Field(max_length=4)),
+    )
 
 
 def understood(state: GraphState) -> Question:
@@ -75,11 +75,10 @@ def rules_plan(question: str | Question, choices: Sequence[str] = ()) -> Plan:
     tools: list[ToolKind] = ["detect"]
     if q.text_need != "irrelevant":
         tools.append("ocr")
-    if _SEGMENT_WORDS.search(q.text):
-        tools.append("segment")
+    tools += [k.name for k in tool_kinds().values() if k.name not in tools and k.wanted_by(q.text)]
     named = ", ".join(targets or [t.noun for t in q.targets])
     focus = named or ("the text" if q.text_need == "needed" else "what the question asks about")
-    return Plan(instruction=f"Describe the image, especially {focus}.", tools=tools, targets=targets)
+    return Plan(instruction=render("describe", focus=focus)["instruction"], tools=tools, targets=targets)
 
 
 class _FormReply(BaseModel):
@@ -105,11 +104,8 @@ def make_analyze(services: Services, *, llm: bool = True) -> NodeFn:
                     rec.note(f"targets carried over from the previous turn: {', '.join(earlier)}")
                     break
         if llm and not q.sure:
-            prompt = render("question", question=q.text, forms=list(FORMS))
-            messages = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
             try:
-                reply, completion = structured(services.llm, messages, _FormReply, max_tokens=32)
-                rec.model(services.llm.spec, completion, role="analyze")
+                reply = services.ask("question", _FormReply, rec=rec, role="analyze", max_tokens=32, question=q.text, forms=list(FORMS))
                 if accept_form(q, reply.form):
                     q = q.model_copy(update={"form": reply.form, "source": "llm", "needs_knowledge": q.needs_knowledge or reply.needs_knowledge})
                 else:
@@ -131,14 +127,14 @@ def make_plan(
     """Decide what to observe. ``tools`` overrides the choice: ``all`` (MoAI runs every
     tool), ``none`` (a loop that perceives on demand), or an explicit list."""
     if isinstance(tools, list):
-        bad = [t for t in tools if t not in _ID_PREFIX]
+        bad = [t for t in tools if t not in kind_names()]
         if bad:
-            raise ValueError(f"unknown tool kinds {bad}; choose from {', '.join(_ID_PREFIX)}")
+            raise ValueError(f"unknown tool kinds {bad}; choose from {', '.join(kind_names())}")
 
     def fixed(plan: Plan) -> Plan:
         if tools == "auto":
             return plan
-        chosen: list[ToolKind] = list(_ID_PREFIX) if tools == "all" else [] if tools == "none" else list(tools)  # type: ignore[arg-type]
+        chosen: list[ToolKind] = kind_names() if tools == "all" else [] if tools == "none" else list(tools)  # type: ignore[arg-type]
         return plan.model_copy(update={"tools": chosen})
 
     def plan(state: GraphState, rec: Recorder) -> dict[str, Any]:
@@ -151,14 +147,15 @@ def make_plan(
         base = rules_plan(analysis)
         if planner == "rules":
             return {**update, "plan": fixed(base)}
-        prompt = render("plan", question=question, choices=choices)
-        messages = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
+        kinds = tool_kinds()
         try:
-            reply, completion = structured(services.llm, messages, _PlanReply, max_tokens=96)
+            reply: Any = services.ask(
+                "plan", _plan_reply(tuple(kinds)), rec=rec, role="plan", max_tokens=96,
+                question=question, choices=choices, kinds=[{"name": k.name, "does": k.does} for k in kinds.values()],
+            )  # fmt: skip
         except ModelOutputError as exc:
             rec.note(f"planner fell back to rules: {exc}")
             return {**update, "plan": base}
-        rec.model(services.llm.spec, completion, role="plan")
         # The rules decide what the question demonstrably needs; the LLM may add OCR and names.
         chosen = list(base.tools) + [t for t in reply.tools if t == "ocr" and t not in base.tools]
         extra_targets = labels_in(" ".join(reply.targets))
@@ -172,9 +169,15 @@ def make_plan(
     return plan
 
 
+def _unprompted(plan: Plan) -> list[ToolKind]:
+    kinds = tool_kinds()
+    return [k for k in plan.tools if kinds[k].prompted_by is None]
+
+
 def fan_out_tools(state: GraphState) -> list[Send] | str:
-    """Router: one parallel ``perceive`` task per planned tool (segmentation waits for boxes)."""
-    kinds = [k for k in state["plan"].tools if k != "segment"]
+    """Router: one parallel ``perceive`` task per planned tool kind; kinds that take earlier
+    evidence as prompts (segmentation) wait for the ``segment`` node. Node ids come from the edge's ``to``."""
+    kinds = _unprompted(state["plan"])
     if not kinds:
         return "segment"
     return [Send("perceive", {**state, "perceive": kind}) for kind in kinds]
@@ -183,100 +186,37 @@ def fan_out_tools(state: GraphState) -> list[Send] | str:
 def fan_out_perception(state: GraphState) -> list[Send]:
     """Router: ``fan_out_tools`` plus ``describe``, the VLM's look, in parallel (the node
     notes in the trace when no VLM is configured)."""
-    kinds = [k for k in state["plan"].tools if k != "segment"]
-    return [*(Send("perceive", {**state, "perceive": kind}) for kind in kinds), Send("describe", {**state})]
-
-
-def run_tool(
-    services: Services,
-    rec: Recorder,
-    kind: ToolKind,
-    state: GraphState,
-    *,
-    prompts: dict[int, list[Evidence]] | None = None,
-    params: dict[str, Any] | None = None,
-    region: Box | None = None,
-    images: Sequence[int] | None = None,
-    tag: str = "",
-    tool_name: str | None = None,
-) -> list[Evidence]:
-    """Run the configured ``kind`` tool on the question's images through the perception cache.
-
-    Evidence ids are ``det0``, ``ocr3`` (``i1.det0`` on the second image); ``tag``
-    prefixes them (``r2.det0``) so repeated looks in a loop never collide.
-    """
-    tool = services.tool(kind, tool_name)
-    p = services.tool_params(tool, **(params or {}))
-    found: list[Evidence] = []
-    for index, image in enumerate(state["images"]):
-        if images is not None and index not in images:
-            continue
-        image_prompts = (prompts or {}).get(index)
-        if prompts is not None and not image_prompts:
-            continue
-        extra = [(e.id, e.box.xyxyn if e.box else None) for e in image_prompts or []]
-        key = tool.cache_key(image, p, region, extra=extra or None)
-        hit = services.cache.get(key)
-        with rec.tool(tool.name, cached=hit is not None, image=image.short_hash) as detail:
-            try:
-                result = hit if hit is not None else tool.run(image, p, region=region, prompts=image_prompts)
-            except Exception as exc:  # a failing tool becomes a note; the answer uses the rest
-                if isinstance(exc, MissingDependencyError):
-                    raise
-                detail["error"] = f"{type(exc).__name__}: {exc}"[:300]
-                rec.note(f"{tool.name} failed on image {index + 1} ({detail['error']}); answering without it")
-                continue
-            detail["found"] = len(result)
-            if params:
-                detail["params"] = params
-            if region is not None:
-                detail["region"] = [round(v, 3) for v in region.xyxyn]
-        if hit is None:
-            services.cache.put(key, result)
-        prefix = tag + (_ID_PREFIX[kind] if index == 0 else f"i{index}.{_ID_PREFIX[kind]}")
-        found += [ev.model_copy(update={"id": f"{prefix}{n}", "image": index}) for n, ev in enumerate(result)]
-    return found
+    return [*(Send("perceive", {**state, "perceive": kind}) for kind in _unprompted(state["plan"])), Send("describe", {**state})]
 
 
 def make_perceive(services: Services, *, tools: dict[str, str] | None = None) -> NodeFn:
-    """Run one planned tool kind. ``tools`` picks registered tools per kind for this graph
-    (``{detect: ultralytics}``), overriding the config."""
-    chosen = dict(tools or {})
-    unknown = sorted(set(chosen) - set(_ID_PREFIX))
+    """Run one planned tool kind. ``tools`` picks registered tools per kind (``{detect: ultralytics}``)
+    for the whole graph, overriding the config: ``compile_graph`` gives every node of the graph
+    that choice, so recall passes, zoom and ProReason's actions use the same tools."""
+    unknown = sorted(set(tools or {}) - set(kind_names()))
     if unknown:
-        raise ValueError(f"unknown tool kinds {unknown}; choose from {', '.join(_ID_PREFIX)}")
+        raise ValueError(f"unknown tool kinds {unknown}; choose from {', '.join(kind_names())}")
 
     def perceive(state: GraphState, rec: Recorder) -> dict[str, Any]:
-        kind = state["perceive"]
-        return {"evidence": run_tool(services, rec, kind, state, tool_name=chosen.get(kind))}
+        return {"evidence": services.run_tool(state["perceive"], state["images"], rec)}
 
     return perceive
 
 
-def segment_prompts(evidence: Sequence[Evidence], targets: Sequence[str], *, max_objects: int = 4) -> dict[int, list[Evidence]]:
-    """Detections to prompt a segmenter with, per image: the question's classes (else every
-    object), most confident first, at most ``max_objects`` each."""
-    objects = [e for e in evidence if e.kind == "object"]
-    named = [e for e in objects if (canonical(e.label or "") or e.label) in targets] or objects
-    prompts: dict[int, list[Evidence]] = {}
-    for ev in sorted(named, key=lambda e: -(e.score or 0)):
-        if len(prompts.setdefault(ev.image, [])) < max_objects:
-            prompts[ev.image].append(ev)
-    return prompts
-
-
 def make_segment(services: Services, *, max_objects: int = 4) -> NodeFn:
-    """Segment the objects the question names (or the most confident ones) when the plan asks."""
+    """Run the planned kinds that take earlier evidence as prompts (segmentation of the objects the
+    question names, else the most confident ones) once the other tools have run."""
 
     def segment(state: GraphState, rec: Recorder) -> dict[str, Any]:
-        plan = state["plan"]
-        if "segment" not in plan.tools:
-            return {}
-        prompts = segment_prompts(state.get("evidence", []), plan.targets, max_objects=max_objects)
-        if not prompts:
-            rec.note("nothing to segment: no objects were detected")
-            return {}
-        return {"evidence": run_tool(services, rec, "segment", state, prompts=prompts)}
+        plan, kinds = state["plan"], tool_kinds()
+        found: list[Evidence] = []
+        for kind in (k for k in plan.tools if kinds[k].prompted_by is not None):
+            prompts = prompts_for(kinds[kind], state.get("evidence", []), plan.targets, max_objects=max_objects)
+            if not prompts:
+                rec.note(f"nothing to {kind}: no {kinds[kind].prompted_by} evidence to start from")
+                continue
+            found += services.run_tool(kind, state["images"], rec, prompts=prompts)
+        return {"evidence": found} if found else {}
 
     return segment
 
@@ -317,31 +257,29 @@ def make_reason(services: Services, *, max_tokens: int = 64, grounded: bool = Tr
             if unseen:
                 rec.note(f"no tool can see {', '.join(unseen)}: the answer is a guess")
             return {"draft": candidates[0], "basis": "guess" if unseen else "evidence"}
-        prompt = render(
-            "reason", question=state["question"], choices=choices, evidence=state.get("context", ""), history=state.get("history", [])[-3:]
-        )
-        messages = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
-        llm = services.llm
+        variables: dict[str, Any] = {"question": state["question"], "choices": choices, "evidence": state.get("context", ""), "history": state.get("history", [])[-3:]}
         try:
             if candidates:
-                choice: Any = Literal[tuple(candidates)]
-                reply_type: type[BaseModel] = create_model("GroundedReply", answer=(choice, ...))
-                reply, completion = structured(llm, messages, reply_type, max_tokens=max_tokens + 32)
+                reply = services.ask("reason", grounded_reply(candidates), rec=rec, role="reason", max_tokens=max_tokens + 32, **variables)
                 rec.note(f"grounded answer: chose among {len(candidates)} candidates from the evidence")
                 draft, basis = str(reply.model_dump()["answer"]), "evidence"
             else:
-                completion = llm.complete(messages, max_tokens=max_tokens)
-                draft, basis = _first_sentence(completion.text), "model"
+                draft, basis = _first_sentence(services.ask("reason", None, rec=rec, role="reason", max_tokens=max_tokens, **variables)), "model"
         except ModelOutputError as exc:
             rec.note(str(exc))
             return {"draft": ""}
-        rec.model(llm.spec, completion, role="reason")
         if analysis.unseen and not state.get("sources"):
             rec.note(f"no tool can see {', '.join(t.noun for t in analysis.unseen)}: the answer is a guess")
             basis = "guess"
         return {"draft": draft, "basis": basis}
 
     return reason
+
+
+def grounded_reply(candidates: Sequence[str]) -> type[BaseModel]:
+    """A reply schema whose ``answer`` must be one of ``candidates`` (an enum under constrained decoding)."""
+    choice: Any = Literal[tuple(candidates)]
+    return create_model("GroundedReply", answer=(choice, ...))
 
 
 def _first_sentence(text: str) -> str:

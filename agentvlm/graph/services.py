@@ -1,21 +1,33 @@
-"""What nodes share: the configured models, tools and perception cache, created lazily, once."""
+"""What nodes share: the configured models, tools and caches, and the two ways to use them.
+
+``Services.run_tool`` is the one way to run a tool (cache, record, evidence ids,
+the graph's choice of tool); ``Services.ask`` is the one way to ask the LLM for a
+typed reply (render a prompt from ``prompts/``, call, validate, record every
+attempt). Everything loads lazily, once, under a lock.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
+
+from pydantic import BaseModel
 
 from agentvlm.config import Config
-from agentvlm.models import ChatModel, Completion, load_chat_model
+from agentvlm.errors import MissingDependencyError, ModelOutputError
+from agentvlm.models import ChatModel, Completion, Message, load_chat_model, structured
 from agentvlm.perception.cache import PerceptionCache
-from agentvlm.tools import Tool, ToolKind, load_tool_class
-from agentvlm.types import Call
+from agentvlm.prompts import render
+from agentvlm.tools import Tool, ToolKind, load_tool_class, tool_kind
+from agentvlm.types import Box, Call, Evidence, ImageRef
 
 __all__ = ["Recorder", "Services"]
+
+T = TypeVar("T", bound=BaseModel)
 
 
 @dataclass
@@ -26,6 +38,7 @@ class Recorder:
     notes: list[str] = field(default_factory=list)
 
     def model(self, name: str, completion: Completion, **detail: Any) -> None:
+        """One model call; a failed attempt is recorded too, with ``error`` in its detail."""
         self.calls.append(
             Call(
                 kind="model",
@@ -48,7 +61,12 @@ class Recorder:
 
 
 class Services:
-    """Models, tools and the cache behind a graph. Nothing loads until a node asks for it."""
+    """Models, tools and caches behind a graph. Nothing loads until a node asks for it.
+
+    ``for_graph`` gives a compiled graph its own view (its budgets, the tools its
+    nodes chose) over the same models, tools and caches, so two graphs sharing
+    one ``Services`` never overwrite each other's settings.
+    """
 
     def __init__(
         self,
@@ -59,44 +77,170 @@ class Services:
         cache: PerceptionCache | None = None,
     ) -> None:
         self.config = config
-        self._llm = llm
-        self._vlm: Any = None
-        self.budgets: Any = None  # the graph's Budgets, set when it is compiled
-        self._tools: dict[str, Tool] = {str(k): v for k, v in (tools or {}).items()}
+        self.budgets: Any = None  # the graph's Budgets, in a graph's view (``for_graph``)
+        self.choice: dict[str, str] = {}  # kind -> tool name chosen by the graph's nodes
         self.cache = cache if cache is not None else PerceptionCache(config.cache_dir if config.cache else None)
-        self._lock = threading.Lock()
+        self._shared = _Shared(llm, {str(k): v for k, v in (tools or {}).items()})
+
+    def for_graph(self, *, budgets: Any = None, tools: dict[str, str] | None = None) -> Services:
+        """A view for one graph: its ``budgets`` and per-kind ``tools``, sharing everything else."""
+        view = object.__new__(Services)
+        view.config, view.cache, view._shared = self.config, self.cache, self._shared
+        view.budgets = budgets
+        view.choice = {**self.choice, **(tools or {})}
+        return view
 
     @property
     def llm(self) -> ChatModel:
-        with self._lock:
-            if self._llm is None:
-                self._llm = load_chat_model(self.config.llm)
-            return self._llm
+        shared = self._shared
+        with shared.lock:
+            if shared.llm is None:
+                shared.llm = load_chat_model(self.config.llm)
+            return shared.llm
 
     @property
     def vlm(self) -> Any:
         """The configured perception VLM (``agentvlm.models.vlm.VisionModel``), or ``None``."""
         if self.config.vlm is None:
             return None
-        with self._lock:
-            if self._vlm is None:
+        shared = self._shared
+        with shared.lock:
+            if shared.vlm is None:
                 from agentvlm.models.vlm import load_vision_model
 
-                self._vlm = load_vision_model(self.config.vlm)
-            return self._vlm
+                shared.vlm = load_vision_model(self.config.vlm)
+            return shared.vlm
 
     def tool(self, kind: ToolKind, name: str | None = None) -> Tool:
-        """The tool filling ``kind``: the configured one, or the registered tool ``name``."""
-        key = f"{kind}:{name}" if name else kind
-        with self._lock:
-            if key not in self._tools:
-                chosen = name or getattr(self.config.tools, kind)
+        """The tool filling ``kind``: ``name``, else the graph's choice, else the config's."""
+        shared = self._shared
+        explicit = name or self.choice.get(kind)
+        key = f"{kind}:{explicit}" if explicit else kind
+        with shared.lock:
+            if key not in shared.tools:
+                tool_kind(kind)
+                chosen = explicit or self.config.tools.chosen(kind)
                 options = self.config.tools.options.get(chosen, {})
-                self._tools[key] = load_tool_class(chosen)(**options)
-            return self._tools[key]
+                shared.tools[key] = load_tool_class(chosen)(**options)
+            return shared.tools[key]
+
+    def sized(self, tool: Tool, size: int) -> Tool | None:
+        """``tool`` at another input size (``Tool.at_input_size``), made once per tool this holds."""
+        shared = self._shared
+        with shared.lock:
+            owner = next((k for k, v in shared.tools.items() if v is tool), None)
+            if owner is None:
+                return tool.at_input_size(size)
+            key = f"{owner}@{size}"
+            if key not in shared.sized:
+                shared.sized[key] = tool.at_input_size(size)
+            return shared.sized[key]
 
     def tool_params(self, tool: Tool, **overrides: Any) -> Any:
         return tool.params(**{**self.config.tools.params.get(tool.name, {}), **overrides})
+
+    def run_tool(
+        self,
+        kind: ToolKind,
+        images: Sequence[ImageRef],
+        rec: Recorder,
+        *,
+        prompts: dict[int, list[Evidence]] | None = None,
+        params: dict[str, Any] | None = None,
+        region: Box | None = None,
+        only: Sequence[int] | None = None,
+        tag: str = "",
+        tool: Tool | None = None,
+        role: str | None = None,
+        ids: bool = True,
+    ) -> list[Evidence]:
+        """Run the ``kind`` tool on ``images`` through the perception cache; the one way tools run.
+
+        Evidence ids are ``det0``, ``ocr3`` (``i1.det0`` on the second image), from the
+        kind's prefix; ``tag`` prefixes them (``r2.det0``) so repeated looks in a loop
+        never collide; ``ids=False`` leaves ids to the caller (recall numbers its own).
+        ``tool`` runs that tool object (a resized or mirrored detector) in the kind's place;
+        ``only`` limits the run to those image indexes; ``role`` goes in the trace. A
+        failing tool becomes a note and the answer uses the rest; a missing dependency raises.
+        """
+        runner = tool or self.tool(kind)
+        p = self.tool_params(runner, **(params or {}))
+        prefix_of = tool_kind(kind).prefix
+        found: list[Evidence] = []
+        for index, image in enumerate(images):
+            if only is not None and index not in only:
+                continue
+            image_prompts = (prompts or {}).get(index)
+            if prompts is not None and not image_prompts:
+                continue
+            extra = [(e.id, e.box.xyxyn if e.box else None) for e in image_prompts or []]
+            key = runner.cache_key(image, p, region, extra=extra or None)
+            hit = self.cache.get(key)
+            detail = {"image": image.short_hash, **({"role": role} if role else {})}
+            with rec.tool(runner.name, cached=hit is not None, **detail) as out:
+                try:
+                    result = hit if hit is not None else runner.run(image, p, region=region, prompts=image_prompts)
+                except Exception as exc:  # a failing tool becomes a note; the answer uses the rest
+                    if isinstance(exc, MissingDependencyError):
+                        raise
+                    out["error"] = f"{type(exc).__name__}: {exc}"[:300]
+                    rec.note(f"{runner.name} failed on image {index + 1} ({out['error']}); answering without it")
+                    continue
+                out["found"] = len(result)
+                if params:
+                    out["params"] = params
+                if region is not None:
+                    out["region"] = [round(v, 3) for v in region.xyxyn]
+            if hit is None:
+                self.cache.put(key, result)
+            if not ids:
+                found += [ev.model_copy(update={"image": index}) for ev in result]
+                continue
+            prefix = tag + (prefix_of if index == 0 else f"i{index}.{prefix_of}")
+            found += [ev.model_copy(update={"id": f"{prefix}{n}", "image": index}) for n, ev in enumerate(result)]
+        return found
+
+    @overload
+    def ask(self, prompt: str, output: type[T], *, rec: Recorder, role: str, max_tokens: int = ..., model: ChatModel | None = ..., **variables: Any) -> T: ...
+    @overload
+    def ask(self, prompt: str, output: None, *, rec: Recorder, role: str, max_tokens: int = ..., model: ChatModel | None = ..., **variables: Any) -> str: ...
+
+    def ask(
+        self,
+        prompt: str,
+        output: type[T] | None,
+        *,
+        rec: Recorder,
+        role: str,
+        max_tokens: int = 64,
+        model: ChatModel | None = None,
+        **variables: Any,
+    ) -> T | str:
+        """Render ``prompts/<prompt>.yaml`` and ask the LLM (or ``model``); the one way models are asked.
+
+        With ``output``, the reply must validate as it under its JSON schema (one retry
+        with the error shown); without, the reply is free text. Every attempt is
+        recorded, failed ones too, so budgets and ``Answer.model_calls`` count them;
+        a reply that never validates raises ``ModelOutputError`` after recording.
+        """
+        llm = model or self.llm
+        parts = render(prompt, **variables)
+        messages = [Message(role="system", content=parts["system"]), Message(role="user", content=parts["user"])]
+        if output is None:
+            completion = llm.complete(messages, max_tokens=max_tokens)
+            rec.model(llm.spec, completion, role=role)
+            return completion.text
+        attempts: list[Completion] = []
+        try:
+            value, _ = structured(llm, messages, output, max_tokens=max_tokens, attempts=attempts)
+        except ModelOutputError:
+            for c in attempts:
+                rec.model(llm.spec, c, role=role, error="invalid output")
+            raise
+        for c in attempts[:-1]:
+            rec.model(llm.spec, c, role=role, error="invalid output, retried")
+        rec.model(llm.spec, attempts[-1], role=role)
+        return value
 
     def over_budget(self, state: Any) -> str | None:
         """Which of the graph's budgets this run has spent, in words, or ``None``."""
@@ -117,3 +261,14 @@ class Services:
         if self.config.vlm:
             out["vlm"] = self.config.vlm
         return out
+
+
+class _Shared:
+    """What every view of one ``Services`` shares, under one lock."""
+
+    def __init__(self, llm: ChatModel | None, tools: dict[str, Tool]) -> None:
+        self.lock = threading.RLock()
+        self.llm = llm
+        self.vlm: Any = None
+        self.tools = tools
+        self.sized: dict[str, Tool | None] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, Literal, TypedDict
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from agentvlm.question import Question
 from agentvlm.tools.base import ToolKind
@@ -21,6 +21,16 @@ class Plan(BaseModel):
     tools: list[ToolKind] = Field(default_factory=list)
     targets: list[str] = Field(default_factory=list)
     source: Literal["llm", "rules"] = "rules"
+
+    @field_validator("tools")
+    @classmethod
+    def _registered(cls, kinds: list[str]) -> list[str]:
+        from agentvlm.tools import kind_names
+
+        unknown = [k for k in kinds if k not in kind_names()]
+        if unknown:
+            raise ValueError(f"unknown tool kinds {unknown}; tool kinds: {', '.join(kind_names())}")
+        return kinds
 
 
 class GraphState(TypedDict, total=False):

@@ -16,7 +16,7 @@ from agentvlm.models.vlm import DescribeRequest, YesNoRequest
 from agentvlm.prompts import render
 from agentvlm.types import Evidence
 
-__all__ = ["NO_VLM_NOTE", "make_ask_vlm", "make_describe"]
+__all__ = ["ASK_VLM_ACTION", "NO_VLM_NOTE", "make_ask_vlm", "make_describe"]
 
 NO_VLM_NOTE = "no VLM configured: answering from the tools alone"
 _MAX_CHARS = 600
@@ -81,7 +81,7 @@ def make_ask_vlm(services: Services, *, max_targets: int = 3, max_tokens: int = 
             [DescribeRequest(images=[ref], prompt=render("vlm_ask", target=t)["user"], max_tokens=max_tokens) for _, ref, t in pairs]
         )
         scores = (
-            vlm.yes_probability_batch([YesNoRequest(images=[ref], question=f"Is there a {t} in the image?") for _, ref, t in pairs])
+            vlm.yes_probability_batch([YesNoRequest(images=[ref], question=render("vlm_ask", target=t)["exists"]) for _, ref, t in pairs])
             if probability
             else [None] * len(pairs)
         )
@@ -102,3 +102,22 @@ def make_ask_vlm(services: Services, *, max_targets: int = 3, max_tokens: int = 
         return {"evidence": found}
 
     return ask_vlm
+
+
+class _AskVLM:
+    """ProReason's ``ask_vlm``: put the decision's target (or the question) to the perception VLM."""
+
+    name = "ask_vlm"
+    does = "ask a vision model"
+
+    def available(self, services: Services) -> bool:
+        return services.config.vlm is not None
+
+    def run(self, services: Services, state: GraphState, rec: Recorder, decision: Any, tag: str) -> dict[str, Any]:
+        vlm = services.vlm
+        completion = vlm.describe(state["images"], decision.target or state["question"])
+        rec.model(vlm.spec, completion, role="ask_vlm")
+        return {"evidence": [Evidence(id=f"{tag}vlm0", tool=vlm.spec, kind="statement", text=completion.text.strip())]}
+
+
+ASK_VLM_ACTION = _AskVLM()

@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 from pydantic import BaseModel, Field, ValidationError
 
 from agentvlm.errors import ModelOutputError
+from agentvlm.prompts import render
 
 __all__ = ["ChatModel", "Completion", "Message", "structured"]
 
@@ -54,23 +55,35 @@ class ChatModel(Protocol):
     ) -> Completion: ...
 
 
-def structured(model: ChatModel, messages: list[Message], output: type[T], *, max_tokens: int = 256, retries: int = 1) -> tuple[T, Completion]:
+def structured(
+    model: ChatModel,
+    messages: list[Message],
+    output: type[T],
+    *,
+    max_tokens: int = 256,
+    retries: int = 1,
+    attempts: list[Completion] | None = None,
+) -> tuple[T, Completion]:
     """Ask ``model`` for an instance of ``output`` under its JSON schema, validating the result.
 
     A reply that does not validate is retried once with the validation error
     appended, then raises ``ModelOutputError`` naming the model and what came back.
+    Every completion, failed ones included, is appended to ``attempts`` when given
+    (``Services.ask`` records them all).
     """
     schema = output.model_json_schema()
     convo = list(messages)
     last = ""
     for attempt in range(retries + 1):
         completion = model.complete(convo, schema=schema, max_tokens=max_tokens, temperature=0.0, seed=attempt)
+        if attempts is not None:
+            attempts.append(completion)
         last = completion.text
         try:
             return output.model_validate(json.loads(last)), completion
         except (json.JSONDecodeError, ValidationError) as exc:
             convo = [*messages, Message(role="assistant", content=last),
-                     Message(role="user", content=f"That was not valid: {str(exc).splitlines()[0]}. Reply with JSON only.")]
+                     Message(role="user", content=render("json_retry", problem=str(exc).splitlines()[0])["user"])]
     raise ModelOutputError(
         f"{model.spec} did not return a valid {output.__name__} after {retries + 1} tries; "
         f"last output: {last[:200]!r}. Try a larger model or raise max_tokens."

@@ -3,8 +3,9 @@
 Plan a program, look again for what it names, execute it on the evidence, and
 phrase the result; decline (return no draft) whenever any of these cannot be
 done, so the graph falls back to verbalized evidence and free-form reasoning.
-The trace note says which path answered: ``program (llm)``, ``program
-(llm+repair)``, ``program (rules)`` or ``declined: why``.
+The trace note says which path answered: ``program (rules)``, ``program
+(llm)`` (where the rules had none and the LLM's program agreed with the
+question's analysis) or ``declined: why``.
 """
 
 from __future__ import annotations
@@ -20,27 +21,14 @@ from agentvlm.programs.recall import find_missing
 from agentvlm.question import Question, analyze
 from agentvlm.types import Evidence
 
-__all__ = ["make_program", "program_or_reason", "run_program"]
+__all__ = ["PROGRAM_ACTION", "make_program", "program_or_reason", "run_program"]
 
 
 def _ocr(services: Services, rec: Recorder, state: dict[str, Any], evidence: list[Evidence]) -> list[Evidence]:
     """OCR lines for a ``read`` program when no earlier step read the image."""
     if any(e.kind == "text" for e in evidence):
         return []
-    tool = services.tool("ocr")
-    params = services.tool_params(tool)
-    out: list[Evidence] = []
-    for index, image in enumerate(state["images"]):
-        key = tool.cache_key(image, params, None)
-        hit = services.cache.get(key)
-        with rec.tool(tool.name, cached=hit is not None, image=image.short_hash) as detail:
-            found = hit if hit is not None else tool.run(image, params)
-            detail["found"] = len(found)
-        if hit is None:
-            services.cache.put(key, found)
-        prefix = "ocr" if index == 0 else f"i{index}.ocr"
-        out += [e.model_copy(update={"id": f"{prefix}{n}", "image": index}) for n, e in enumerate(found)]
-    return out
+    return services.run_tool("ocr", state["images"], rec)
 
 
 def _arithmetic(services: Services, rec: Recorder, state: dict[str, Any], analysis: Question, evidence: list[Evidence]) -> dict[str, Any] | None:
@@ -107,8 +95,8 @@ def make_program(services: Services, *, planner: Literal["llm", "rules"] = "llm"
     """Node type ``program``: ``run_program`` as a graph step.
 
     Args:
-        planner: ``llm`` (the reasoning LLM writes the program, rules repair it)
-            or ``rules`` (question templates only; no model call).
+        planner: ``llm`` (the LLM writes a program where the rules have none; one that
+            disagrees with the question's analysis is rejected) or ``rules`` (no model call).
         recall: Run extra detector passes for named objects the evidence lacks.
     """
     if planner not in ("llm", "rules"):
@@ -123,3 +111,23 @@ def make_program(services: Services, *, planner: Literal["llm", "rules"] = "llm"
 def program_or_reason(state: Any) -> str:
     """Router: ``answer`` when the program produced a draft, else ``verbalize`` (the reasoning path)."""
     return "answer" if state.get("draft") else "verbalize"
+
+
+class _Program:
+    """ProReason's ``program``: ``run_program``; its answer becomes a statement the summarizer reads."""
+
+    name = "program"
+    does = "compute the answer from the evidence"
+
+    def available(self, services: Services) -> bool:
+        return True
+
+    def run(self, services: Services, state: Any, rec: Recorder, decision: Any, tag: str) -> dict[str, Any]:
+        out = run_program(services, state, rec) or {}
+        evidence = list(out.get("evidence", []))  # detections from its recall passes
+        if out.get("draft"):
+            evidence.append(Evidence(id=f"{tag}prog0", tool="program", kind="statement", text=f"A program computed the answer: {out['draft']}"))
+        return {"evidence": evidence}
+
+
+PROGRAM_ACTION = _Program()

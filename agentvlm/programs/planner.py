@@ -18,16 +18,14 @@ from typing import Literal
 
 from agentvlm.errors import ModelError
 from agentvlm.graph.services import Recorder, Services
-from agentvlm.models import Message, structured
 from agentvlm.perception.colors import COLOR_NAMES, color_name
 from agentvlm.programs.executor import resolve
 from agentvlm.programs.language import Program
-from agentvlm.prompts import render
 from agentvlm.question import Question, analyze
 
 __all__ = ["Planned", "llm_program", "plan_program", "repair", "rules_program"]
 
-Planned = tuple[Program, str]  # the program and which path made it: llm, llm+repair, rules
+Planned = tuple[Program, str]  # the program and which path made it: llm or rules
 _FORM = {"choice": "option", "yes_no": "yes_no", "count": "number", "number": "number"}
 _POSITIONS = ("left", "right", "top", "bottom", "center", "middle")
 _SIZE_WORDS = re.compile(r"\b(?:bigg?|larg|small|tall|short|long|huge|tin)(?:g?er|g?est|ier|iest|r|st)\b", re.IGNORECASE)
@@ -134,15 +132,11 @@ def rules_program(question: str | Question, choices: Sequence[str] = ()) -> Prog
 
 def llm_program(services: Services, question: str, choices: Sequence[str], rec: Recorder) -> Program | None:
     """The program the LLM writes under the Program schema, or ``None`` when it fails validation twice."""
-    prompt = render("program", question=question, choices=list(choices))
-    messages = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
     try:
-        program, completion = structured(services.llm, messages, Program, max_tokens=120)
+        return services.ask("program", Program, rec=rec, role="program", max_tokens=120, question=question, choices=list(choices))
     except ModelError as exc:
         rec.note(f"program planner failed: {exc}")
         return None
-    rec.model(services.llm.spec, completion, role="program")
-    return program
 
 
 def repair(program: Program, question: str | Question, choices: Sequence[str] = ()) -> tuple[Program | None, list[str]]:

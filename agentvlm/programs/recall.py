@@ -13,7 +13,10 @@ large images where an object is a few pixels at the detector's input. On the
 143 BLINK spatial items, every named object is found in 23% of items after one
 pass at 0.3 and in 89.5% after these passes (``benchmarks/bench_programs.py``). Passes
 keep every class and are filtered afterwards, so one cached result per (image,
-pass) serves every question. ``EXTRA_PASSES`` lets a plugin add its own.
+pass) serves every question; a caller adds passes of its own with ``extra``.
+
+Every pass runs through ``Services.run_tool``; the pyramid uses ``Tool.at_input_size``
+(detectors that declare no such option skip it).
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from typing import Any
 
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.programs.executor import SAME, iou
-from agentvlm.question.vocabulary import canonical
+from agentvlm.prompts import render
+from agentvlm.question.vocabulary import label_of
 from agentvlm.tools import Tool
 from agentvlm.types import Box, Evidence, ImageRef
 
-__all__ = ["EXTRA_PASSES", "LOW_CONFIDENCE", "MIRRORED_SIZES", "SIZES", "TILES", "find_missing"]
+__all__ = ["LOW_CONFIDENCE", "MIRRORED_SIZES", "SIZES", "TILES", "ExtraPass", "find_missing"]
 
 LOW_CONFIDENCE = 0.05
 SIZES = (384, 480, 320, 544, 608, 288, 832)  # nearest the detector's trained 416 first
@@ -36,21 +40,8 @@ TILES: tuple[Box, ...] = (
     Box(x1=0.0, y1=0.0, x2=0.6, y2=0.6), Box(x1=0.4, y1=0.0, x2=1.0, y2=0.6),
     Box(x1=0.0, y1=0.4, x2=0.6, y2=1.0), Box(x1=0.4, y1=0.4, x2=1.0, y2=1.0),
 )  # fmt: skip
-# (services, rec, image, classes still missing) -> evidence; appended by tools such as a zoom search.
-EXTRA_PASSES: list[Callable[[Services, Recorder, ImageRef, list[str]], list[Evidence]]] = []
-_sized: dict[tuple[int, int], Tool] = {}
-
-
-def _resized(tool: Tool, size: int) -> Tool | None:
-    """The same Darknet detector at another input size (other detectors have no such option)."""
-    from agentvlm.tools.detect_darknet import DarknetDetector
-
-    if not isinstance(tool, DarknetDetector):
-        return None
-    key = (id(tool), size)
-    if key not in _sized:
-        _sized[key] = DarknetDetector(cfg=tool.cfg, weights=tool.weights, names=tool.names_path, input_size=size)
-    return _sized[key]
+ExtraPass = Callable[[Services, Recorder, ImageRef, list[str]], list[Evidence]]
+"""(services, rec, image, classes still missing) -> evidence: a further pass, such as a plugin's."""
 
 
 class _Mirrored(Tool):
@@ -81,57 +72,44 @@ class _Mirrored(Tool):
         ]
 
 
-def _mirrored(tool: Tool, size: int | None) -> Tool | None:
-    """The detector (at ``size``, when given) on the mirrored image; cached per (tool, size)."""
-    inner = tool if size is None else _resized(tool, size)
-    if inner is None:
-        return None
-    key = (id(inner), -1)
-    if key not in _sized:
-        _sized[key] = _Mirrored(inner)
-    return _sized[key]
+def _mirrored(services: Services, tool: Tool, size: int | None) -> Tool | None:
+    """The detector (at ``size``, when given) on the mirrored image."""
+    inner = tool if size is None else services.sized(tool, size)
+    return None if inner is None else _Mirrored(inner)
 
 
-def _detect(services: Services, rec: Recorder, tool: Tool, image: ImageRef, params: Any, region: Box | None, why: str) -> list[Evidence]:
-    key = tool.cache_key(image, params, region)
-    hit = services.cache.get(key)
-    with rec.tool(tool.name, cached=hit is not None, image=image.short_hash, recall=why) as detail:
-        found = hit if hit is not None else tool.run(image, params, region=region)
-        detail["found"] = len(found)
-    if hit is None:
-        services.cache.put(key, found)
-    return found
+def _detect(services: Services, rec: Recorder, tool: Tool, image: ImageRef, region: Box | None, why: str) -> list[Evidence]:
+    return services.run_tool("detect", [image], rec, params={"confidence": LOW_CONFIDENCE}, region=region, tool=tool, role=f"recall: {why}", ids=False)
 
 
 def find_missing(
     services: Services, rec: Recorder, images: Sequence[ImageRef], classes: Sequence[str], evidence: Sequence[Evidence],
-    *, tiles: bool = True,
+    *, tiles: bool = True, extra: Sequence[ExtraPass] = (),
 ) -> list[Evidence]:
     """New object evidence for the ``classes`` missing from ``evidence``, with fresh ``det`` ids.
 
     Stops as soon as every class is present; detections that repeat an object
-    already known (same class, IoU >= ``SAME``) are dropped.
+    already known (same class, IoU >= ``SAME``) are dropped. ``extra`` passes run last.
     """
     tool = services.tool("detect")
-    params = services.tool_params(tool, confidence=LOW_CONFIDENCE)
     known = list(evidence)
     new: list[Evidence] = []
     specs: list[tuple[str, Tool, tuple[Box | None, ...]]] = [("low confidence", tool, (None,))]
-    specs += [(f"input {size}", sized, (None,)) for size in SIZES if (sized := _resized(tool, size)) is not None]
+    specs += [(f"input {size}", sized, (None,)) for size in SIZES if (sized := services.sized(tool, size)) is not None]
     if tiles:
         specs.append(("tiles", tool, TILES))
     for size in MIRRORED_SIZES:
-        if (mirrored := _mirrored(tool, size)) is not None:
+        if (mirrored := _mirrored(services, tool, size)) is not None:
             specs.append((f"mirrored{'' if size is None else f' {size}'}", mirrored, (None,)))
     for index, image in enumerate(images):
-        for why, runner, regions in [*specs, ("zoom", tool, ()), *([("extra", tool, ())] if EXTRA_PASSES else [])]:
+        for why, runner, regions in [*specs, ("zoom", tool, ()), *([("extra", tool, ())] if extra else [])]:
             wanted = _missing(classes, known, index)
             if not wanted:
                 break
-            found = [e for region in regions for e in _detect(services, rec, runner, image, params, region, why)]
+            found = [e for region in regions for e in _detect(services, rec, runner, image, region, why)]
             if why == "zoom":
-                found += _zoom(services, rec, tool, image, params, wanted)
-            found += [e for extra in EXTRA_PASSES if why == "extra" for e in extra(services, rec, image, wanted)]
+                found += _zoom(services, rec, tool, image, wanted)
+            found += [e for more in extra if why == "extra" for e in more(services, rec, image, wanted)]
             added = _merge(found, wanted, known, index)
             if added:
                 rec.note(f"recall ({why}) found {', '.join(sorted({e.label or '' for e in added}))}")
@@ -140,7 +118,7 @@ def find_missing(
     return new
 
 
-def _zoom(services: Services, rec: Recorder, tool: Tool, image: ImageRef, params: Any, wanted: list[str]) -> list[Evidence]:
+def _zoom(services: Services, rec: Recorder, tool: Tool, image: ImageRef, wanted: list[str]) -> list[Evidence]:
     """A ZoomEye search per missing class with the detector as scorer, then the detector on each region found.
 
     An image no larger than the detector's input is a single leaf: nothing to zoom into.
@@ -150,23 +128,19 @@ def _zoom(services: Services, rec: Recorder, tool: Tool, image: ImageRef, params
     from agentvlm.zoom.run import regions, search_cue
     from agentvlm.zoom.scorers import DetectorScorer
 
-    scorer = DetectorScorer(tool, params=services.tool_params(tool, confidence=DETECT_FLOOR), rec=rec, cache=services.cache)
+    scorer = DetectorScorer(services, rec, tool=tool, params={"confidence": DETECT_FLOOR})
     if max(image.width, image.height) <= scorer.input_size:
         return []
     found: list[Evidence] = []
     for label in wanted:
-        result = search_cue(image, f"Is there a {label}?", Cue(phrase=label, label=label), scorer)
+        result = search_cue(image, render("zoom_search", cue=label)["search"], Cue(phrase=label, label=label), scorer)
         for box in regions(result.found, image, min_side=scorer.input_size):
-            found += _detect(services, rec, tool, image, params, box, "zoom")
+            found += _detect(services, rec, tool, image, box, "zoom")
     return found
 
 
-def _label(ev: Evidence) -> str:
-    return canonical(ev.label or "") or (ev.label or "")
-
-
 def _missing(classes: Sequence[str], evidence: Sequence[Evidence], image: int) -> list[str]:
-    have = {_label(e) for e in evidence if e.kind == "object" and e.image == image}
+    have = {label_of(e) for e in evidence if e.kind == "object" and e.image == image}
     return [c for c in dict.fromkeys(classes) if c not in have]
 
 
@@ -176,9 +150,9 @@ def _merge(found: list[Evidence], wanted: list[str], known: list[Evidence], imag
     n = sum(1 for e in known if e.id.startswith(prefix))
     out: list[Evidence] = []
     for ev in sorted(found, key=lambda e: -(e.score or 0.0)):
-        if _label(ev) not in wanted or ev.box is None:
+        if label_of(ev) not in wanted or ev.box is None:
             continue
-        same = [k for k in [*known, *out] if k.box is not None and _label(k) == _label(ev) and k.image == image]
+        same = [k for k in [*known, *out] if k.box is not None and label_of(k) == label_of(ev) and k.image == image]
         if any(iou(ev.box, k.box) >= SAME for k in same if k.box is not None):
             continue
         while f"{prefix}{n}" in taken:

@@ -16,11 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 __all__ = [
     "COCO_CLASSES",
     "SYNONYMS",
     "canonical",
+    "label_of",
     "label_spans",
     "labels_in",
     "plural",
@@ -113,6 +115,12 @@ def canonical(word: str) -> str | None:
         ('couch', 'person', None)
     """
     return _phrase_table(COCO_CLASSES).get(" ".join(word.lower().replace("-", " ").split())) or None
+
+
+def label_of(evidence: Any) -> str:
+    """The class an evidence's label names (``canonical``), else the label as given: the one label normaliser."""
+    label = getattr(evidence, "label", None) or ""
+    return canonical(label) or label
 
 
 def labels_in(question: str, known: Iterable[str] = COCO_CLASSES) -> list[str]:

@@ -15,18 +15,17 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from agentvlm.errors import ModelError
-from agentvlm.graph.nodes import NodeFn, choice_letter
+from agentvlm.graph.nodes import NodeFn
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState
-from agentvlm.models import Message
-from agentvlm.prompts import render
+from agentvlm.question.letters import option_letter
 from agentvlm.retrieval.backends import parse_search_spec
 from agentvlm.retrieval.bm25 import tokenize
 from agentvlm.retrieval.pipeline import RetrievalOptions, format_sources, retrieve
 from agentvlm.types import Evidence, Source
 from agentvlm.untrusted import redact_instructions
 
-__all__ = ["cite", "make_answer_with_sources", "make_web_search", "redact_instructions"]
+__all__ = ["WEB_SEARCH_ACTION", "cite", "make_answer_with_sources", "make_web_search", "redact_instructions"]
 
 _CITATION = re.compile(r"\[(\d+)\]")
 
@@ -86,19 +85,18 @@ def make_answer_with_sources(services: Services, *, max_tokens: int = 64) -> Nod
     def answer_with_sources(state: GraphState, rec: Recorder) -> dict[str, Any]:
         sources: list[Source] = state.get("sources", [])
         choices = state.get("choices") or []
-        prompt = render("retrieval_answer", question=state["question"], choices=choices,
-                        evidence=state.get("context", ""), sources=format_sources(sources))
-        messages = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
         try:
-            completion = services.llm.complete(messages, max_tokens=max_tokens)
+            text = services.ask(
+                "retrieval_answer", None, rec=rec, role="reason", max_tokens=max_tokens,
+                question=state["question"], choices=choices, evidence=state.get("context", ""), sources=format_sources(sources),
+            )  # fmt: skip
         except ModelError as exc:
             rec.note(str(exc))
             return {"draft": ""}
-        rec.model(services.llm.spec, completion, role="reason")
-        line = next((ln.strip() for ln in completion.text.strip().splitlines() if ln.strip()), "")
+        line = next((ln.strip() for ln in text.strip().splitlines() if ln.strip()), "")
         line = re.sub(r"^(the )?answer( is)?:?\s*", "", line, flags=re.IGNORECASE)[:300]
         if choices:
-            letter = choice_letter(line, choices)
+            letter = option_letter(line, choices)
             draft = letter or line
         else:
             draft = cite(line, sources) if line else ""
@@ -108,3 +106,23 @@ def make_answer_with_sources(services: Services, *, max_tokens: int = 64) -> Nod
         return {"draft": draft}
 
     return answer_with_sources
+
+
+class _WebSearch:
+    """ProReason's ``web_search``: the retrieval pipeline's sources, and their text as one statement."""
+
+    name = "web_search"
+    does = "look up knowledge the image lacks"
+
+    def available(self, services: Services) -> bool:
+        return bool(services.config.search)
+
+    def run(self, services: Services, state: GraphState, rec: Recorder, decision: Any, tag: str) -> dict[str, Any]:
+        from agentvlm.retrieval.pipeline import search_and_read
+
+        sources, context = search_and_read(services, state["question"], state.get("evidence", []), rec)
+        evidence = [Evidence(id=f"{tag}web0", tool="web_search", kind="statement", text=context)] if context else []
+        return {"evidence": evidence, "sources": sources}
+
+
+WEB_SEARCH_ACTION = _WebSearch()

@@ -167,8 +167,7 @@ def retrieve(
     out = Retrieval()
     if opts.queries == "llm":
         try:
-            out.queries, completion = llm_queries(services.llm, question, evidence)
-            rec.model(services.llm.spec, completion, role="queries")
+            out.queries = llm_queries(services, rec, question, evidence)
         except ModelError as exc:
             rec.note(f"query writing fell back to rules: {exc}")
     rules = rule_queries(question, evidence)

@@ -14,8 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from agentvlm.errors import ModelError
-from agentvlm.models import ChatModel, Completion, Message, structured
-from agentvlm.prompts import render
+from agentvlm.graph.services import Recorder, Services
 from agentvlm.retrieval.bm25 import tokenize
 from agentvlm.types import Evidence
 from agentvlm.untrusted import PLACEHOLDER, clean
@@ -72,17 +71,15 @@ def rule_queries(question: str, evidence: Sequence[Evidence] = ()) -> list[str]:
     return _dedupe([first, *spans, *names])[:MAX_QUERIES]
 
 
-def llm_queries(llm: ChatModel, question: str, evidence: Sequence[Evidence] = ()) -> tuple[list[str], Completion]:
+def llm_queries(services: Services, rec: Recorder, question: str, evidence: Sequence[Evidence] = ()) -> list[str]:
     """Up to three queries the LLM writes under a JSON schema.
 
     Raises:
         ModelError: The model gave no valid reply (callers fall back to ``rule_queries``).
     """
     ocr, labels = evidence_terms(evidence)
-    prompt = render("queries", question=question, ocr=ocr[:8], objects=labels[:8])
-    messages = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
-    reply, completion = structured(llm, messages, Queries, max_tokens=96)
+    reply = services.ask("queries", Queries, rec=rec, role="queries", max_tokens=96, question=question, ocr=ocr[:8], objects=labels[:8])
     queries = _dedupe(reply.queries)
     if not queries:
-        raise ModelError(f"{llm.spec} wrote no usable search query")
-    return queries[:MAX_QUERIES], completion
+        raise ModelError(f"{services.llm.spec} wrote no usable search query")
+    return queries[:MAX_QUERIES]

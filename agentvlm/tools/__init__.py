@@ -8,13 +8,24 @@ more through the ``agentvlm.tools`` entry point group.
 from __future__ import annotations
 
 from agentvlm import registry
-from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams
+from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams, Weights
+from agentvlm.tools.kinds import ToolKindSpec, kind_names, tool_kind, tool_kinds
 
-__all__ = ["DEFAULT_TOOLS", "TOOLS", "Availability", "Tool", "ToolKind", "ToolParams", "load_tool_class"]
+__all__ = [
+    "TOOLS",
+    "Availability",
+    "Tool",
+    "ToolKind",
+    "ToolKindSpec",
+    "ToolParams",
+    "Weights",
+    "kind_names",
+    "load_tool_class",
+    "tool_kind",
+    "tool_kinds",
+]
 
 TOOLS: dict[str, str] = registry.BUILTIN["tools"]
-
-DEFAULT_TOOLS: dict[ToolKind, str] = {"detect": "darknet", "ocr": "rapidocr", "segment": "grabcut"}
 
 
 def load_tool_class(name: str) -> type[Tool]:

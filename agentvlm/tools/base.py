@@ -1,23 +1,27 @@
 """The one extension point for perception: a ``Tool`` turns an image (or a region of it) into evidence.
 
-A new tool is one file with a ``Tool`` subclass plus one line in ``agentvlm.tools.TOOLS``.
-Constructors are cheap; weights load on the first ``run`` and are kept for the process.
+A new tool is one file with a ``Tool`` subclass plus one line in ``agentvlm.registry``
+(or an ``agentvlm.tools`` entry point). Constructors are cheap; weights load on the
+first ``run`` and belong to the instance, which ``Services`` keeps.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Literal
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from agentvlm.types import Box, Evidence, ImageRef
 
-__all__ = ["Availability", "Tool", "ToolKind", "ToolParams"]
+__all__ = ["Availability", "Tool", "ToolKind", "ToolParams", "Weights"]
 
-ToolKind = Literal["detect", "ocr", "segment"]
+ToolKind = str
+"""A registered tool kind (``agentvlm.tools.kinds``): detect, ocr, segment or a plugin's."""
 
 
 class ToolParams(BaseModel):
@@ -33,17 +37,50 @@ class Availability(BaseModel):
     detail: str
 
 
+class Weights:
+    """A tool's loaded model: built on first use, kept by the instance (and the copies it makes
+    with ``at_input_size``), used under ``lock`` so threads never share it mid-call."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._value: Any = None
+
+    def get(self, load: Callable[[], Any]) -> Any:
+        with self.lock:
+            if self._value is None:
+                self._value = load()
+            return self._value
+
+
 class Tool(ABC):
     """Base class of perception tools.
 
     Subclasses set ``name`` (the registry key), ``kind`` and ``Params``, and
     implement ``_run``. ``run`` validates parameters and maps results into
     full-image coordinates when a ``region`` was given.
+
+    What a tool can do is declared, so callers ask instead of checking classes:
+    ``input_size`` (the side its model sees, or ``None``), ``takes_classes``
+    (its ``Params`` has ``classes``), ``takes_prompts`` (it needs earlier evidence,
+    as a segmenter needs boxes), ``vocabulary()`` (the labels it can give, or
+    ``None`` for an open vocabulary) and ``at_input_size`` (the same tool at
+    another input side, for the recall pyramid).
     """
 
     name: ClassVar[str]
     kind: ClassVar[ToolKind]
     Params: ClassVar[type[ToolParams]] = ToolParams
+    takes_classes: ClassVar[bool] = False
+    takes_prompts: ClassVar[bool] = False
+    input_size: int | None = None
+
+    def vocabulary(self) -> tuple[str, ...] | None:
+        """The labels this tool can give (``None``: an open vocabulary, or no labels)."""
+        return None
+
+    def at_input_size(self, size: int) -> Tool | None:
+        """This tool seeing at ``size`` px, sharing its weights; ``None`` when it has no such option."""
+        return None
 
     @classmethod
     def availability(cls) -> Availability:

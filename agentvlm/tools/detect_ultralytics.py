@@ -6,19 +6,16 @@ offline, pass the path of a local weights file.
 
 from __future__ import annotations
 
-import threading
 from importlib.util import find_spec
 from typing import Any, ClassVar
 
 from agentvlm.errors import MissingDependencyError, ToolError
-from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams
+from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams, Weights
 from agentvlm.tools.detect_darknet import DetectParams, check_classes
 from agentvlm.types import Box, Evidence
 
 __all__ = ["UltralyticsDetector", "from_ultralytics"]
 
-_models: dict[tuple[str, str | None], Any] = {}
-_lock = threading.Lock()
 
 
 class UltralyticsDetector(Tool):
@@ -37,13 +34,20 @@ class UltralyticsDetector(Tool):
     name: ClassVar[str] = "ultralytics"
     kind: ClassVar[ToolKind] = "detect"
     Params: ClassVar[type[ToolParams]] = DetectParams
+    takes_classes: ClassVar[bool] = True
 
     def __init__(
         self, *, model: str = "yolo11n.pt", imgsz: int = 640, device: str | None = None
     ) -> None:
         self.model = model
-        self.imgsz = imgsz
+        self.imgsz = self.input_size = imgsz
         self.device = device
+        self._yolo = Weights()
+
+    def at_input_size(self, size: int) -> UltralyticsDetector:
+        twin = UltralyticsDetector(model=self.model, imgsz=size, device=self.device)
+        twin._yolo = self._yolo
+        return twin
 
     @classmethod
     def availability(cls) -> Availability:
@@ -69,7 +73,7 @@ class UltralyticsDetector(Tool):
         classes = None if keep is None else [i for i, n in enumerate(names) if n in keep]
         bgr = np.ascontiguousarray(pixels[..., ::-1])  # Ultralytics reads arrays as OpenCV BGR
         try:
-            with _lock:
+            with self._yolo.lock:
                 results = yolo.predict(
                     bgr,
                     imgsz=self.imgsz,
@@ -87,23 +91,22 @@ class UltralyticsDetector(Tool):
         return sorted(out, key=lambda ev: -(ev.score or 0.0))
 
     def _load(self) -> Any:
-        key = (self.model, self.device)
-        with _lock:
-            if key not in _models:
-                try:
-                    from ultralytics import YOLO  # type: ignore[attr-defined,unused-ignore]
-                except ImportError as exc:
-                    raise MissingDependencyError(
-                        "ultralytics", extra="ultralytics", purpose="Ultralytics detection"
-                    ) from exc
-                try:
-                    _models[key] = YOLO(self.model, task="detect")
-                except Exception as exc:
-                    raise ToolError(
-                        f"Ultralytics could not load '{self.model}' ({type(exc).__name__}: {exc}); "
-                        "pass model=PATH to a local .pt/.onnx file, or run once with internet to download it"
-                    ) from exc
-            return _models[key]
+        def load() -> Any:
+            try:
+                from ultralytics import YOLO  # type: ignore[attr-defined,unused-ignore]
+            except ImportError as exc:
+                raise MissingDependencyError(
+                    "ultralytics", extra="ultralytics", purpose="Ultralytics detection"
+                ) from exc
+            try:
+                return YOLO(self.model, task="detect")
+            except Exception as exc:
+                raise ToolError(
+                    f"Ultralytics could not load '{self.model}' ({type(exc).__name__}: {exc}); "
+                    "pass model=PATH to a local .pt/.onnx file, or run once with internet to download it"
+                ) from exc
+
+        return self._yolo.get(load)
 
 
 def _names(names: Any) -> list[str]:

@@ -6,19 +6,16 @@ once; ``rapidocr`` ships the same model family inside its wheel and is the defau
 
 from __future__ import annotations
 
-import threading
 from importlib.util import find_spec
 from typing import Any, ClassVar
 
 from agentvlm.errors import MissingDependencyError, ToolError
-from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams
+from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams, Weights
 from agentvlm.tools.ocr_rapidocr import OCRParams, lines_to_evidence
 from agentvlm.types import Evidence
 
 __all__ = ["PaddleOCRTool"]
 
-_engines: dict[str | None, Any] = {}
-_lock = threading.Lock()
 
 
 class PaddleOCRTool(Tool):
@@ -38,6 +35,7 @@ class PaddleOCRTool(Tool):
 
     def __init__(self, *, lang: str | None = None) -> None:
         self.lang = lang
+        self._paddle = Weights()
 
     @classmethod
     def availability(cls) -> Availability:
@@ -59,7 +57,7 @@ class PaddleOCRTool(Tool):
         engine = self._engine()
         bgr = np.ascontiguousarray(pixels[..., ::-1])  # PaddleX reads arrays as OpenCV BGR
         try:
-            with _lock:
+            with self._paddle.lock:
                 pages = list(engine.predict(bgr))
         except Exception as exc:  # backend errors are mapped at the boundary
             raise ToolError(
@@ -79,26 +77,25 @@ class PaddleOCRTool(Tool):
         return out
 
     def _engine(self) -> Any:
-        with _lock:
-            if self.lang not in _engines:
-                try:
-                    from paddleocr import PaddleOCR
-                except ImportError as exc:
-                    raise MissingDependencyError(
-                        "paddleocr", extra="paddle", purpose="PaddleOCR"
-                    ) from exc
-                kwargs: dict[str, Any] = {
-                    "use_doc_orientation_classify": False,  # photos, not scanned pages
-                    "use_doc_unwarping": False,
-                    "use_textline_orientation": True,
-                }
-                if self.lang is not None:
-                    kwargs["lang"] = self.lang
-                try:
-                    _engines[self.lang] = PaddleOCR(**kwargs)
-                except Exception as exc:
-                    raise ToolError(
-                        f"PaddleOCR could not load its models ({exc}); it downloads them on first use, "
-                        "so run once with internet, or use the 'rapidocr' tool, which bundles them"
-                    ) from exc
-            return _engines[self.lang]
+        def load() -> Any:
+            try:
+                from paddleocr import PaddleOCR
+            except ImportError as exc:
+                raise MissingDependencyError(
+                    "paddleocr", extra="paddle", purpose="PaddleOCR"
+                ) from exc
+            kwargs: dict[str, Any] = {
+                "use_doc_orientation_classify": False,  # photos, not scanned pages
+                "use_doc_unwarping": False,
+                "use_textline_orientation": True,
+            }
+            if self.lang is not None:
+                kwargs["lang"] = self.lang
+            try:
+                return PaddleOCR(**kwargs)
+            except Exception as exc:
+                raise ToolError(
+                    f"PaddleOCR could not load its models ({exc}); it downloads them on first use, "
+                    "so run once with internet, or use the 'rapidocr' tool, which bundles them"
+                ) from exc
+        return self._paddle.get(load)

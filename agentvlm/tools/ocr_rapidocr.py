@@ -5,19 +5,16 @@ The engine loads on the first ``run`` and is shared by every ``RapidOCRTool`` in
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from importlib.util import find_spec
 from typing import Any, ClassVar
 
 from agentvlm.errors import MissingDependencyError, ToolError
-from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams
+from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams, Weights
 from agentvlm.types import Box, Evidence
 
 __all__ = ["OCRParams", "RapidOCRTool", "lines_to_evidence"]
 
-_engine: Any = None
-_lock = threading.Lock()
 
 
 class OCRParams(ToolParams):
@@ -41,6 +38,9 @@ class RapidOCRTool(Tool):
     kind: ClassVar[ToolKind] = "ocr"
     Params: ClassVar[type[ToolParams]] = OCRParams
 
+    def __init__(self) -> None:
+        self._engine = Weights()
+
     @classmethod
     def availability(cls) -> Availability:
         for pkg in ("rapidocr", "onnxruntime", "cv2"):
@@ -62,10 +62,10 @@ class RapidOCRTool(Tool):
     def _run(self, pixels: Any, params: Any, *, prompts: list[Evidence]) -> list[Evidence]:
         import numpy as np
 
-        engine = _load_engine()
+        engine = self._engine.get(_load_engine)
         bgr = np.ascontiguousarray(pixels[..., ::-1])  # rapidocr takes arrays as OpenCV BGR
         try:
-            with _lock:
+            with self._engine.lock:
                 out = engine(bgr, text_score=params.min_score)
         except Exception as exc:  # backend errors are mapped at the boundary
             raise ToolError(
@@ -85,18 +85,11 @@ class RapidOCRTool(Tool):
 
 
 def _load_engine() -> Any:
-    global _engine
-    with _lock:
-        if _engine is None:
-            import logging
-
-            try:
-                from rapidocr import RapidOCR
-            except ImportError as exc:
-                raise MissingDependencyError("rapidocr", purpose="OCR") from exc
-            logging.getLogger("RapidOCR").setLevel(logging.WARNING)
-            _engine = RapidOCR(params={"Global.log_level": "warning"})
-        return _engine
+    try:
+        from rapidocr import RapidOCR
+    except ImportError as exc:
+        raise MissingDependencyError("rapidocr", purpose="OCR") from exc
+    return RapidOCR(params={"Global.log_level": "warning"})
 
 
 def lines_to_evidence(

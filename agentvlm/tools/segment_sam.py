@@ -6,13 +6,12 @@ https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth, and pass i
 
 from __future__ import annotations
 
-import threading
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, ClassVar
 
 from agentvlm.errors import ConfigError, MissingDependencyError, ToolError
-from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams
+from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams, Weights
 from agentvlm.tools.masks import mask_evidence
 from agentvlm.tools.segment_grabcut import pick_prompts
 from agentvlm.types import Evidence
@@ -21,8 +20,6 @@ __all__ = ["SamParams", "SamSegmenter"]
 
 _MODEL_TYPES = ("vit_b", "vit_l", "vit_h", "default")
 _CHECKPOINT_HINT = "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth"
-_predictors: dict[tuple[str, str | None, str], Any] = {}
-_lock = threading.Lock()
 
 
 class SamParams(ToolParams):
@@ -49,6 +46,7 @@ class SamSegmenter(Tool):
     name: ClassVar[str] = "sam"
     kind: ClassVar[ToolKind] = "segment"
     Params: ClassVar[type[ToolParams]] = SamParams
+    takes_prompts: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -66,6 +64,7 @@ class SamSegmenter(Tool):
         self.model_type = model_type
         self.device = device
         self.random_weights = random_weights
+        self._predictor = Weights()
 
     @classmethod
     def availability(cls) -> Availability:
@@ -92,7 +91,7 @@ class SamSegmenter(Tool):
         h, w = pixels.shape[:2]
         out = []
         try:
-            with _lock:
+            with self._predictor.lock:
                 predictor.set_image(np.ascontiguousarray(pixels), image_format="RGB")
                 for prompt in chosen:
                     if prompt.box is None:
@@ -130,14 +129,13 @@ class SamSegmenter(Tool):
                 "segment-anything", extra="sam", purpose="SAM segmentation"
             ) from exc
         device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        key = (self.model_type, self.checkpoint, device)
-        with _lock:
-            if key not in _predictors:
-                try:
-                    sam = sam_model_registry[self.model_type](checkpoint=self.checkpoint)
-                except Exception as exc:
-                    raise ToolError(
-                        f"could not load SAM {self.model_type} from {self.checkpoint}: {exc}"
-                    ) from exc
-                _predictors[key] = SamPredictor(sam.to(device))
-            return _predictors[key]
+        def load() -> Any:
+            try:
+                sam = sam_model_registry[self.model_type](checkpoint=self.checkpoint)
+            except Exception as exc:
+                raise ToolError(
+                    f"could not load SAM {self.model_type} from {self.checkpoint}: {exc}"
+                ) from exc
+            return SamPredictor(sam.to(device))
+
+        return self._predictor.get(load)

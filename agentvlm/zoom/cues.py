@@ -14,9 +14,7 @@ import re
 from pydantic import BaseModel, Field
 
 from agentvlm.errors import ModelOutputError
-from agentvlm.graph.services import Recorder
-from agentvlm.models import ChatModel, Message, structured
-from agentvlm.prompts import render
+from agentvlm.graph.services import Recorder, Services
 from agentvlm.question import Question, analyze
 from agentvlm.question.vocabulary import canonical, labels_in
 
@@ -85,24 +83,20 @@ def rule_cues(question: Question | str) -> list[Cue]:
     return cues
 
 
-def visual_cues(question: Question | str, *, llm: ChatModel | None = None, rec: Recorder | None = None) -> list[Cue]:
-    """The cues for ``question``: the LLM's grounded ones, else ``rule_cues``; at most 4, once each."""
+def visual_cues(question: Question | str, *, services: Services | None = None, rec: Recorder | None = None) -> list[Cue]:
+    """The cues for ``question``: the LLM's grounded ones (with ``services``), else ``rule_cues``; at most 4, once each."""
     question = question if isinstance(question, Question) else analyze(question)
     cues: list[Cue] = []
-    if llm is not None:
-        prompt = render("zoom_cues", question=question.text)
-        msgs = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
+    if services is not None:
+        rec = rec if rec is not None else Recorder()
         try:
-            reply, completion = structured(llm, msgs, _CueReply, max_tokens=64)
-            if rec is not None:
-                rec.model(llm.spec, completion, role="zoom_cues")
+            reply = services.ask("zoom_cues", _CueReply, rec=rec, role="zoom_cues", max_tokens=64, question=question.text)
             made = [_cue(o, question) for o in reply.objects]
             cues = [c for c in made if c is not None and _grounded(c, question)]
-            if rec is not None and len(cues) < len(reply.objects):
+            if len(cues) < len(reply.objects):
                 rec.note(f"zoom cues: kept {len(cues)} of the LLM's {reply.objects} (the others are not in the question)")
         except ModelOutputError as exc:
-            if rec is not None:
-                rec.note(f"zoom cues: LLM output unusable ({exc}); using keyword rules")
+            rec.note(f"zoom cues: LLM output unusable ({exc}); using keyword rules")
     if not cues:
         cues = rule_cues(question)
     elif question.text_need == "needed" and not any(c.text for c in cues):

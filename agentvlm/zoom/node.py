@@ -11,16 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, create_model
-
 from agentvlm.errors import ModelOutputError
-from agentvlm.graph.nodes import NodeFn, make_reason, run_tool, understood
+from agentvlm.graph.nodes import NodeFn, grounded_reply, make_reason, understood
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState
-from agentvlm.models import Message, structured
 from agentvlm.perception.facts import SURE_SCORE, position_words
-from agentvlm.prompts import render
-from agentvlm.question.vocabulary import canonical
+from agentvlm.question.vocabulary import label_of
 from agentvlm.tools import ToolKind
 from agentvlm.types import Evidence
 from agentvlm.zoom.cues import Cue, visual_cues
@@ -28,7 +24,7 @@ from agentvlm.zoom.run import draw_search, regions, search_cue, zoom_image_path
 from agentvlm.zoom.scorers import DetectorScorer, OCRScorer, Scorer, VLMScorer
 from agentvlm.zoom.search import SearchParams, SearchResult
 
-__all__ = ["make_zoom", "make_zoom_perceive", "make_zoom_reason", "zoom_regions", "zoom_search"]
+__all__ = ["ZOOM_ACTION", "make_zoom", "make_zoom_perceive", "make_zoom_reason", "zoom_regions", "zoom_search"]
 
 ScorerMode = Literal["auto", "vlm", "offline"]
 DETECT_FLOOR = 0.01  # the detector scorer keeps weak hits: they are its latent signal
@@ -53,13 +49,11 @@ class _Scorers:
         elif cue.label is not None:
             key = "detect"
             if key not in self.made:
-                tool = s.tool("detect")
-                self.made[key] = DetectorScorer(tool, params=s.tool_params(tool, confidence=DETECT_FLOOR), rec=self.rec, cache=s.cache)
+                self.made[key] = DetectorScorer(s, self.rec, params={"confidence": DETECT_FLOOR})
         elif cue.text:
             key = "ocr"
             if key not in self.made:
-                tool = s.tool("ocr")
-                self.made[key] = OCRScorer(tool, params=s.tool_params(tool), rec=self.rec, cache=s.cache)
+                self.made[key] = OCRScorer(s, self.rec)
         else:
             return None
         return self.made[key]
@@ -71,7 +65,7 @@ def zoom_regions(
 ) -> list[Evidence]:  # fmt: skip
     """Search every image for the question's visual cues; one ``zoomeye`` statement per region found (or per miss)."""
     question = state["question"]
-    found_cues = visual_cues(understood(state), llm=services.llm if cues == "llm" else None, rec=rec)
+    found_cues = visual_cues(understood(state), services=services if cues == "llm" else None, rec=rec)
     if not found_cues:
         rec.note("zoom: the question names nothing to search for; the whole image is perceived")
         return []
@@ -125,13 +119,13 @@ def _perceive_regions(services: Services, state: GraphState, rec: Recorder, zoom
         if not mine:
             rec.note(f"zoom found no region in image {idx}; perceiving the whole image")
             for kind in kinds:
-                out += run_tool(services, rec, kind, state, images=[idx], tag=tag)
+                out += services.run_tool(kind, state["images"], rec, only=[idx], tag=tag)
             continue
         for k, z in enumerate(mine):
             wanted = kinds + (["ocr"] if z.attributes.get("text") and "ocr" not in kinds else [])
             keep = {key: z.attributes[key] for key in ("zoom_path", "zoom_image") if key in z.attributes}
             for kind in wanted:
-                found = run_tool(services, rec, kind, state, region=z.box, images=[idx], tag=f"{tag}z{k}.")
+                found = services.run_tool(kind, state["images"], rec, region=z.box, only=[idx], tag=f"{tag}z{k}.")
                 fresh = [e for e in found if not any(_same(e, o) for o in out)]
                 if len(fresh) < len(found):
                     rec.note(f"zoom region {z.id}: {len(found) - len(fresh)} {kind} result(s) already seen in an overlapping region")
@@ -190,22 +184,36 @@ def make_zoom_reason(services: Services, *, max_tokens: int = 64) -> NodeFn:
         wanted = set(analysis.labels)
         objects = sorted(
             (e for e in state.get("evidence", []) if e.kind == "object" and e.box is not None and (e.score or 1.0) >= SURE_SCORE
-             and (not wanted or (canonical(e.label or "") or e.label) in wanted)),
+             and (not wanted or label_of(e) in wanted)),
             key=lambda e: -(e.score or 0.0),
         )  # fmt: skip
         places = list(dict.fromkeys(f"yes, at the {position_words(e.box)}" for e in objects if e.box is not None))
         candidates = [*places, "no"] if places else ["no", "yes"]
-        prompt = render("reason", question=question, choices=[], evidence=state.get("context", ""), history=state.get("history", [])[-3:])
-        messages = [Message(role="system", content=prompt["system"]), Message(role="user", content=prompt["user"])]
-        choice: Any = Literal[tuple(candidates)]
-        reply_type: type[BaseModel] = create_model("GroundedReply", answer=(choice, ...))
         try:
-            reply, completion = structured(services.llm, messages, reply_type, max_tokens=max_tokens + 32)
+            reply = services.ask(
+                "reason", grounded_reply(candidates), rec=rec, role="reason", max_tokens=max_tokens + 32,
+                question=question, choices=[], evidence=state.get("context", ""), history=state.get("history", [])[-3:],
+            )  # fmt: skip
         except ModelOutputError as exc:
             rec.note(str(exc))
             return {"draft": ""}
-        rec.model(services.llm.spec, completion, role="reason")
         rec.note(f"grounded answer: chose among {len(candidates)} candidates (existence and place) from the evidence")
         return {"draft": str(reply.model_dump()["answer"])}
 
     return reason
+
+
+class _Zoom:
+    """ProReason's ``zoom``: ``zoom_search`` for what the question names."""
+
+    name = "zoom"
+    does = "search a large image patch by patch for small objects or small text"
+
+    def available(self, services: Services) -> bool:
+        return True
+
+    def run(self, services: Services, state: GraphState, rec: Recorder, decision: Any, tag: str) -> dict[str, Any]:
+        return {"evidence": zoom_search(services, state, rec, tag=tag)}
+
+
+ZOOM_ACTION = _Zoom()

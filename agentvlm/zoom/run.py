@@ -6,16 +6,14 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
+from agentvlm.prompts import render
 from agentvlm.types import Box, ImageRef
 from agentvlm.zoom.cues import Cue
 from agentvlm.zoom.scorers import Scorer
 from agentvlm.zoom.search import SearchParams, SearchResult, search_type1, search_type2
 from agentvlm.zoom.tree import ImageTree, ZoomNode
 
-__all__ = ["DECOMPOSED", "draw_search", "regions", "search_cue", "zoom_image_path"]
-
-DECOMPOSED = "What is the appearance of the {}?"
-"""The paper's per-cue question when a question needs several cues."""
+__all__ = ["draw_search", "regions", "search_cue", "zoom_image_path"]
 
 
 def search_cue(
@@ -30,7 +28,7 @@ def search_cue(
     if several:
         p = p.model_copy(update={"force_no_root": True, "force_visit_bottom": True})
     tree = ImageTree(image.width, image.height, input_size=scorer.input_size, depth_limit=p.depth_limit)
-    asked = DECOMPOSED.format(cue.phrase) if several else question
+    asked = render("zoom_search", cue=cue.phrase)["decomposed"] if several else question
     wh = (image.width, image.height)
     with_latent = "latent" in scorer.confidences
 

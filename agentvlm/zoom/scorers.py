@@ -19,8 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from agentvlm.graph.services import Recorder
-from agentvlm.perception.cache import PerceptionCache
+from agentvlm.graph.services import Recorder, Services
 from agentvlm.question.vocabulary import canonical
 from agentvlm.tools.base import Tool
 from agentvlm.types import Box, Call, Evidence, ImageRef
@@ -72,7 +71,8 @@ def latent_proxy(p: float, edges: float) -> float:
 
 
 class _ToolScorer:
-    """Runs a perception tool once per patch (cached by box) and reads a probability off its evidence."""
+    """Runs a perception tool once per patch (``Services.run_tool``; remembered by box) and reads a
+    probability off its evidence."""
 
     name: str = "tool"
     input_size: int = 416
@@ -81,11 +81,12 @@ class _ToolScorer:
     # (the paper's 0.6, p = 0.8, suits a VLM's P(Yes); it dropped 2 of 12 small people here).
     cue_threshold: float = 0.0
     confidences: frozenset[str] = frozenset({"existence", "latent"})
+    kind: str = "detect"
 
-    def __init__(self, tool: Tool, *, params: Any = None, rec: Recorder | None = None, cache: PerceptionCache | None = None) -> None:
-        self.tool, self.params = tool, params if params is not None else tool.params()
-        self.rec, self.cache = rec, cache
-        self.name = tool.name
+    def __init__(self, services: Services, rec: Recorder, *, tool: Tool | None = None, params: dict[str, Any] | None = None) -> None:
+        self.services, self.rec, self.params = services, rec, dict(params or {})
+        self.tool = tool or services.tool(self.kind)
+        self.name = self.tool.name
         self.calls = 0
         self._seen: dict[tuple[str, tuple[float, ...]], list[Evidence]] = {}
 
@@ -94,17 +95,10 @@ class _ToolScorer:
         key = (image.sha256, box.xyxyn)
         if key not in self._seen:
             region = None if box == _WHOLE else box
-            ckey = self.tool.cache_key(image, self.params, region, extra="zoom")
-            hit = self.cache.get(ckey) if self.cache is not None else None
-            start = time.perf_counter()
-            found = hit if hit is not None else self.tool.run(image, self.params, region=region)
-            if hit is None and self.cache is not None:
-                self.cache.put(ckey, found)
             self.calls += 1
-            if self.rec is not None:
-                self.rec.calls.append(Call(kind="tool", name=self.tool.name, seconds=round(time.perf_counter() - start, 4), cached=hit is not None,
-                                           detail={"role": "zoom", "region": [round(v, 3) for v in box.xyxyn], "found": len(found)}))  # fmt: skip
-            self._seen[key] = found
+            self._seen[key] = self.services.run_tool(
+                self.kind, [image], self.rec, params=self.params, region=region, tool=self.tool, role="zoom", ids=False
+            )
         return self._seen[key]
 
     def probability(self, found: list[Evidence], cue: Cue) -> float:
@@ -127,14 +121,13 @@ class DetectorScorer(_ToolScorer):
     """Existence: the detector's best score for the cue's class on the patch, run at its full input size.
 
     Example:
-        >>> det = DarknetDetector()  # doctest: +SKIP
-        >>> DetectorScorer(det, params=det.params(confidence=0.01)).input_size  # doctest: +SKIP
+        >>> DetectorScorer(services, Recorder(), params={"confidence": 0.01}).input_size  # doctest: +SKIP
         416
     """
 
-    def __init__(self, tool: Tool, *, params: Any = None, rec: Recorder | None = None, cache: PerceptionCache | None = None) -> None:
-        super().__init__(tool, params=params, rec=rec, cache=cache)
-        self.input_size = int(getattr(tool, "input_size", 640))
+    def __init__(self, services: Services, rec: Recorder, *, tool: Tool | None = None, params: dict[str, Any] | None = None) -> None:
+        super().__init__(services, rec, tool=tool, params=params)
+        self.input_size = self.tool.input_size or 640
 
     def supports(self, cue: Cue) -> bool:
         return cue.label is not None
@@ -147,8 +140,12 @@ class OCRScorer(_ToolScorer):
     """Existence: how closely text read on the patch matches the cue (difflib ratio), or, for
     the bare cue "text", the recognizer's best line score ("any text here")."""
 
-    def __init__(self, tool: Tool, *, params: Any = None, rec: Recorder | None = None, cache: PerceptionCache | None = None, input_size: int = 960) -> None:
-        super().__init__(tool, params=params, rec=rec, cache=cache)
+    kind = "ocr"
+
+    def __init__(
+        self, services: Services, rec: Recorder, *, tool: Tool | None = None, params: dict[str, Any] | None = None, input_size: int = 960
+    ) -> None:
+        super().__init__(services, rec, tool=tool, params=params)
         self.input_size = input_size
 
     def supports(self, cue: Cue) -> bool:
