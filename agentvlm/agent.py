@@ -101,6 +101,27 @@ class Agent:
         """An agent running the graph defined in the YAML file ``path``."""
         return cls(config, graph=Path(path), **overrides)
 
+    def graph_input(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        question: str,
+        *,
+        choices: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """The state to start ``agent.graph`` with, when you run it yourself or embed it as a subgraph.
+
+        The images and the question are checked as ``ask`` checks them; the final state holds
+        ``answer``, ``basis``, ``evidence`` and ``steps`` (keys of ``agentvlm.graph.GraphState``).
+
+        Raises:
+            InputError: A missing, unreadable or oversized image, or an empty question.
+
+        Example:
+            >>> agent = Agent()  # doctest: +SKIP
+            >>> agent.graph.invoke(agent.graph_input("photo.jpg", "How many people?"))["answer"]  # doctest: +SKIP
+        """
+        return self._inputs(images, question, choices)
+
     def _inputs(self, images: ImageInput | Sequence[ImageInput], question: str, choices: Sequence[str] | None) -> dict[str, Any]:
         if not isinstance(question, str):
             raise InputError(f"the question must be text, got {type(question).__name__}; ask e.g. \"What does the sign say?\"")
