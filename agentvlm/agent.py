@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import re
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
@@ -19,6 +21,7 @@ from agentvlm.images import open_image
 from agentvlm.models import ChatModel
 from agentvlm.perception.cache import PerceptionCache
 from agentvlm.sessions import next_turn, turn_thread
+from agentvlm.stopping import STOP, RunStopped
 from agentvlm.tools import Tool, ToolKind
 from agentvlm.types import Answer, Evidence, ImageRef, Step
 
@@ -187,9 +190,25 @@ class Agent:
         """Run the graph, yielding each finished step as it happens and the answer last.
 
         ``progress`` adds ``start`` and ``token`` events for live displays. Closing the
-        iterator early stops the run after the running node; with ``thread_id`` that turn
-        stays unfinished and later turns leave it out of the history.
+        iterator early (``close()``, or dropping it after a ``break``) stops the run: a
+        llama.cpp call in flight ends within a token, other running nodes finish, no
+        further node starts, and ``close()`` returns once the models are free. With
+        ``thread_id`` that turn stays unfinished and later turns leave it out of the history.
         """
+        stop = threading.Event()
+        return self._run(images, question, choices=choices, thread_id=thread_id, progress=progress, stop=stop)
+
+    def _run(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        question: str,
+        *,
+        choices: Sequence[str] | None,
+        thread_id: str | None,
+        progress: bool,
+        stop: threading.Event,
+    ) -> Iterator[Event]:
+        """``stream``, ending without an answer as soon as it sees ``stop`` set (by its closing or by another thread)."""
         state = self._inputs(images, question, choices)
         run_config: dict[str, Any] = {"recursion_limit": 200}
         options: dict[str, Any] = {}
@@ -203,30 +222,41 @@ class Agent:
             run_config["configurable"] = {"thread_id": turn_thread(thread_id, n)}
             options["durability"] = "sync"  # the answer's checkpoint is on disk before it is yielded
         start = time.perf_counter()
-        final: dict[str, Any] = dict(state)
-        modes = ["updates", "tasks", "custom"] if progress else ["updates"]
-        for mode, chunk in self.graph.stream(state, run_config, stream_mode=modes, **options):
-            if mode == "tasks" and "input" in chunk:
-                task_input = chunk["input"]
-                kind = task_input.get("perceive") if isinstance(task_input, dict) else None
-                yield Event(kind="start", node=f"{chunk['name']}:{kind}" if kind else chunk["name"])
-                continue
-            if mode == "custom" and isinstance(chunk, dict) and "token" in chunk:
-                yield Event(kind="token", node=chunk.get("node"), text=str(chunk["token"]))
-                continue
-            if mode != "updates":
-                continue
-            for delta in chunk.values():
-                if not delta:
-                    continue
-                for key, value in delta.items():
-                    if key in ("evidence", "steps", "actions"):
-                        final[key] = final.get(key, []) + value
-                    else:
-                        final[key] = value
-                for step in delta.get("steps", []):
-                    yield Event(kind="step", step=step)
-        yield Event(kind="answer", answer=self._answer(final, time.perf_counter() - start))
+        # "values" is the state after each step, merged by the graph's own reducers; "updates" gives the steps.
+        modes = ["values", "updates", "tasks", "custom"] if progress else ["values", "updates"]
+        # The graph runs in a context holding the stop event; LangGraph copies it into its worker threads.
+        context = contextvars.copy_context()
+        context.run(STOP.set, stop)
+        chunks = context.run(self.graph.stream, state, run_config, stream_mode=modes, **options)
+        final: dict[str, Any] = state
+        finished = False
+        try:
+            while not stop.is_set():
+                try:
+                    mode, chunk = context.run(next, chunks)
+                except StopIteration:
+                    finished = True
+                    break
+                if mode == "values":
+                    final = chunk
+                elif mode == "updates":
+                    for delta in chunk.values():
+                        for step in (delta or {}).get("steps", []):
+                            yield Event(kind="step", step=step)
+                elif mode == "tasks" and "input" in chunk:
+                    task_input = chunk["input"]
+                    kind = task_input.get("perceive") if isinstance(task_input, dict) else None
+                    yield Event(kind="start", node=f"{chunk['name']}:{kind}" if kind else chunk["name"])
+                elif mode == "custom" and isinstance(chunk, dict) and "token" in chunk:
+                    yield Event(kind="token", node=chunk.get("node"), text=str(chunk["token"]))
+        except RunStopped:
+            return  # a model saw the stop event mid-call
+        finally:
+            if not finished:
+                stop.set()  # closed early or failed: the model calls in flight stop too
+            context.run(chunks.close)  # waits for the nodes still running, starts no more
+        if finished:
+            yield Event(kind="answer", answer=self._answer(final, time.perf_counter() - start))
 
     def _answer(self, final: dict[str, Any], seconds: float) -> Answer:
         evidence: list[Evidence] = final.get("evidence", [])
@@ -253,8 +283,13 @@ class Agent:
         choices: Sequence[str] | None = None,
         thread_id: str | None = None,
     ) -> Answer:
-        """``ask`` without blocking the event loop (models run in a worker thread)."""
-        return await asyncio.to_thread(self.ask, images, question, choices=choices, thread_id=thread_id)
+        """``ask`` without blocking the event loop (models run in a worker thread); cancelling it stops the run."""
+        answer: Answer | None = None
+        async for event in self.astream(images, question, choices=choices, thread_id=thread_id):
+            if event.answer is not None:
+                answer = event.answer
+        assert answer is not None  # a run that is not stopped ends with the answer
+        return answer
 
     async def astream(
         self,
@@ -265,22 +300,52 @@ class Agent:
         thread_id: str | None = None,
         progress: bool = False,
     ) -> AsyncIterator[Event]:
-        """``stream`` for asyncio: each event arrives as soon as its step finishes."""
-        queue: asyncio.Queue[Event | BaseException | None] = asyncio.Queue()
+        """``stream`` for asyncio: each event arrives as soon as its step finishes.
+
+        The run goes on in a worker thread. Cancelling the consuming task, or closing the
+        iterator after a ``break`` (CPython closes it as soon as the loop drops it; use
+        ``contextlib.aclosing`` to close it at once wherever you keep a reference), stops
+        the run as ``stream``'s ``close()`` does, and the close waits until the thread is
+        done, so the models are free for the next request.
+
+        Example:
+            >>> async def first_step(agent: Agent) -> Event:  # doctest: +SKIP
+            ...     async for event in agent.astream("photo.jpg", "What does the sign say?"):
+            ...         return event  # the run stops here; the next ask starts at once
+        """
         loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        stop = threading.Event()
+        done = object()
+
+        def put(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the event loop is closed: nobody is waiting any more
+                stop.set()
 
         def produce() -> None:
             try:
-                for event in self.stream(images, question, choices=choices, thread_id=thread_id, progress=progress):
-                    loop.call_soon_threadsafe(queue.put_nowait, event)
+                run = self._run(images, question, choices=choices, thread_id=thread_id, progress=progress, stop=stop)
+                for event in run:
+                    put(event)
             except BaseException as exc:  # noqa: BLE001 (re-raised in the consumer)
-                loop.call_soon_threadsafe(queue.put_nowait, exc)
+                put(exc)
             finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
+                put(done)
 
-        task = loop.run_in_executor(None, produce)
-        while (item := await queue.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-        await task
+        worker = threading.Thread(target=produce, name="agentvlm-astream", daemon=True)
+        worker.start()
+        finished = False
+        try:
+            while (item := await queue.get()) is not done:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+            finished = True
+        finally:
+            if not finished:
+                stop.set()
+                while await queue.get() is not done:  # the run has ended and let go of the models
+                    pass
+            worker.join()  # only its return is left after ``done``

@@ -348,3 +348,13 @@ def test_each_worker_process_takes_its_share_of_the_cores(monkeypatch: pytest.Mo
     monkeypatch.setenv("AGENTVLM_LLM_THREADS", "3")  # the user's own setting wins
     with LocalExecutor(workers=2).pool(2) as pool:
         assert pool.submit(os.getenv, "AGENTVLM_LLM_THREADS").result() == "3"
+
+
+def test_each_ray_task_takes_its_share_of_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentvlm.eval.executors import worker_threads
+
+    monkeypatch.delenv("AGENTVLM_LLM_THREADS", raising=False)
+    assert RayExecutor(workers=2).threads() == worker_threads(2)  # a local Ray: this machine's cores shared out
+    assert RayExecutor(workers=2, address="ray://head:10001").threads() == 1  # a cluster: one Ray CPU, one thread
+    monkeypatch.setenv("AGENTVLM_LLM_THREADS", "3")  # the user's own setting wins
+    assert RayExecutor(workers=2).threads() == RayExecutor(workers=2, address="ray://head:10001").threads() == 3

@@ -12,6 +12,7 @@ stack), and OpenCV DNN nets are not safe to share between threads. Processes eac
 their own models (about 300 MB each) and run truly in parallel, as far as the cores allow;
 each gets ``cores // K`` llama.cpp threads (``AGENTVLM_LLM_THREADS``, unless already set), as
 llama.cpp threads spin while they wait and K processes at full width would oversubscribe.
+Ray workers get the same share through their ``runtime_env`` (``RayExecutor.threads``).
 """
 
 from __future__ import annotations
@@ -117,6 +118,18 @@ class RayExecutor:
         self.workers = workers
         self.address = address
 
+    def threads(self) -> int:
+        """llama.cpp threads for each Ray task: the user's ``AGENTVLM_LLM_THREADS``, else a share of the cores.
+
+        A local Ray runs ``workers`` tasks at once on this machine, so each gets ``cores // workers``;
+        on a cluster each task holds one Ray CPU (``num_cpus`` = the thread count), so Ray packs
+        no more threads onto a node than it has CPUs.
+        """
+        env = os.environ.get(THREADS_ENV, "")
+        if env.isdigit() and int(env) > 0:
+            return int(env)
+        return worker_threads(self.workers) if self.address is None else 1
+
     def run(self, config_json: str, tasks: list[Task]) -> Iterator[tuple[Task, Outcome]]:
         try:
             import ray
@@ -128,7 +141,12 @@ class RayExecutor:
                 ray.init(address=self.address, **options)
             else:
                 ray.init(num_cpus=self.workers, **options)
-        remote = ray.remote(num_cpus=1)(run_one)
+        threads = self.threads()
+        # Without it each Ray worker would take llama.cpp's default, half the cores, and K of them oversubscribe.
+        remote = ray.remote(
+            num_cpus=1 if self.address is None else threads,
+            runtime_env={"env_vars": {THREADS_ENV: str(threads)}},
+        )(run_one)
         config_ref = ray.put(config_json)
         pending = {remote.remote(config_ref, task): task for task in tasks}
         try:

@@ -3,6 +3,10 @@
 Structured outputs use llama.cpp's JSON-schema grammar, so even a 135M model
 returns parseable JSON. Each call starts from a reset context, so the same
 prompt gives the same answer whatever was asked before.
+
+A call inside a run that is asked to stop (``agentvlm.stopping``) ends within one
+llama.cpp graph step, in the prompt or between tokens, through llama.cpp's abort
+callback, and releases the model's lock at once.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from agentvlm.errors import ConfigError, MissingDependencyError, ModelError
 from agentvlm.models.base import Completion, Message
 from agentvlm.models.specs import ModelSpec
+from agentvlm.stopping import RunStopped, raise_if_stopped, stop_event
 
 __all__ = ["ALIASES", "LlamaCppModel", "resolve_gguf"]
 
@@ -66,6 +71,8 @@ class LlamaCppModel:
         self.n_threads = n_threads or (int(env) if env and env.isdigit() else max((os.cpu_count() or 2) // 2, 1))
         self._llm: Any = None
         self._lock = threading.Lock()
+        self._stop: threading.Event | None = None  # the calling run's, while a call is in flight
+        self._abort: Any = None  # the ctypes callback llama.cpp polls, kept alive with the model
 
     def _load(self) -> Any:
         if self._llm is None:
@@ -83,6 +90,30 @@ class LlamaCppModel:
             atexit.register(self.close)
         return self._llm
 
+    def _watch(self, llm: Any, stop: threading.Event | None) -> bool:
+        """Let llama.cpp poll ``stop`` while it computes; False where this llama-cpp-python cannot."""
+        self._stop = stop
+        if stop is None:
+            return False
+        import llama_cpp
+
+        ctx = getattr(getattr(llm, "_ctx", None), "ctx", None)
+        if ctx is None or not hasattr(llama_cpp, "llama_set_abort_callback"):
+            return False  # the run then stops after this call
+        if self._abort is None:
+            self._abort = llama_cpp.ggml_abort_callback(self._should_abort)
+        llama_cpp.llama_set_abort_callback(ctx, self._abort, None)
+        return True
+
+    def _should_abort(self, _data: Any) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
+    def _unwatch(self, llm: Any) -> None:
+        import llama_cpp
+
+        self._stop = None
+        llama_cpp.llama_set_abort_callback(llm._ctx.ctx, llama_cpp.ggml_abort_callback(0), None)
+
     def close(self) -> None:
         """Free the weights; the next call loads them again."""
         with self._lock:
@@ -99,13 +130,16 @@ class LlamaCppModel:
         temperature: float = 0.0,
         seed: int = 0,
     ) -> Completion:
+        stop = stop_event()
         with self._lock:
+            raise_if_stopped(f"{self.spec} was called")  # stopped while waiting for the lock
             llm = self._load()
             llm.reset()
             llm.set_seed(seed)
             kwargs: dict[str, Any] = {}
             if schema is not None:
                 kwargs["response_format"] = {"type": "json_object", "schema": schema}
+            watched = self._watch(llm, stop)
             start = time.perf_counter()
             try:
                 out = llm.create_chat_completion(
@@ -117,6 +151,13 @@ class LlamaCppModel:
                 )
             except ValueError as exc:
                 raise ModelError(f"{self.spec}: {exc}; shorten the prompt or lower the evidence budget") from exc
+            except RuntimeError as exc:  # "llama_decode returned 2": the abort callback said stop
+                if stop is not None and stop.is_set():
+                    raise RunStopped(f"{self.spec} was stopped mid-call") from None
+                raise ModelError(f"{self.spec}: llama.cpp failed: {exc}") from exc
+            finally:
+                if watched:
+                    self._unwatch(llm)
             seconds = time.perf_counter() - start
         choice = out["choices"][0]
         usage = out.get("usage") or {}
