@@ -114,3 +114,51 @@ def test_graph_input_checks_the_image_and_question_as_ask_does() -> None:
         agent.graph_input(REPO / "examples/images/sign_no_double_parking.jpg", "  ")
     with pytest.raises(InputError):
         agent.graph_input(REPO / "examples/images/no_such_photo.jpg", "What does the sign say?")
+
+
+_PLUGIN_RUN = """
+import json, sys
+from agentvlm import Agent, Config
+from agentvlm.tools import tool_kinds
+out = {"kinds": list(tool_kinds()), "config": Config.build({"tools": {"qr": "qr_opencv"}}).tools.qr}
+for graph in ("auto", "proreason"):
+    a = Agent(Config(cache=False, graph=graph)).ask(sys.argv[1], "What does the QR code say?")
+    out[graph] = {
+        "text": a.text,
+        "steps": [s.node for s in a.steps],
+        "tools": {s.node: [c.name for c in s.calls if c.kind == "tool"] for s in a.steps},
+        "evidence": {e.id: e.text for e in a.evidence},
+    }
+print(json.dumps(out))
+"""
+
+
+def test_a_tool_kind_from_an_installed_plugin(tmp_path: Path) -> None:
+    """examples/qr_plugin, installed with pip, adds the qr kind: auto runs it, ProReason dispatches to it."""
+    import json
+
+    import cv2
+    import numpy as np
+
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(site), str(REPO / "examples" / "qr_plugin")],
+        check=True, capture_output=True, timeout=240,
+    )  # fmt: skip
+    code = cv2.resize(cv2.QRCodeEncoder.create().encode("TRAIN 4:15 PLATFORM 2"), (350, 350), interpolation=cv2.INTER_NEAREST)
+    poster = np.full((600, 800), 255, np.uint8)
+    poster[100:450, 200:550] = code
+    image = tmp_path / "poster.png"
+    cv2.imwrite(str(image), poster)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(REPO)]), "AGENTVLM_HOME": str(tmp_path / "home")}
+    proc = subprocess.run([sys.executable, "-c", _PLUGIN_RUN, str(image)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.splitlines()[-1])
+    assert out["kinds"] == ["detect", "ocr", "segment", "qr"] and out["config"] == "qr_opencv"
+    auto, loop = out["auto"], out["proreason"]
+    assert auto["tools"]["perceive:qr"] == ["qr_opencv"] and auto["evidence"]["qr0"] == "TRAIN 4:15 PLATFORM 2"
+    assert auto["text"] == "TRAIN 4:15 PLATFORM 2"  # decided by the read program on the plugin's evidence
+    # ProReason: the dispatcher's round ran the plugin's tool and its evidence reached the summarizer
+    # (which of the read candidates SmolLM2 then picks is the small model's business, not the plugin's).
+    read = {k: v for k, v in loop["evidence"].items() if k.startswith("r") and k.endswith(".qr0")}  # ids of act rounds
+    assert list(read.values()) == ["TRAIN 4:15 PLATFORM 2"], loop

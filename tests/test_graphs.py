@@ -42,14 +42,17 @@ class Scripted:
 
     spec = "scripted:loop"
 
-    def __init__(self, replies: dict[str, str]) -> None:
+    def __init__(self, replies: dict[str, str | list[str]]) -> None:
         self.replies = replies
         self.calls: list[str] = []
 
     def complete(self, messages: Any, *, schema: dict[str, Any] | None = None, **kwargs: Any) -> Completion:
         title = (schema or {}).get("title", "text")
+        reply = self.replies.get(title, self.replies.get("*", ""))
+        if isinstance(reply, list):  # one reply per call, the last one repeated
+            reply = reply[min(self.calls.count(title), len(reply) - 1)]
         self.calls.append(title)
-        return Completion(text=self.replies.get(title, self.replies.get("*", "")), seconds=0.001)
+        return Completion(text=reply, seconds=0.001)
 
 
 def _loop_yaml(tmp_path: Path, budgets: str) -> Path:
@@ -89,6 +92,22 @@ def test_garbage_from_the_dispatcher_is_repaired_and_the_run_answers(zidane_jpg:
     assert "dispatcher output unusable" in notes and "using the rules" in notes
     assert "referee output unusable" in notes
     assert llm.calls.count("Decision") == 2  # one try and one retry, then the rules
+
+
+def test_an_insufficient_verdict_sends_the_loop_back_for_another_look(zidane_jpg: Path) -> None:
+    llm = Scripted({
+        "Decision": ['{"action": "detect", "target": ""}', '{"action": "ocr", "target": ""}', '{"action": "answer", "target": ""}'],
+        "_Verdict": ['{"sufficient": false}', '{"sufficient": true}'],
+        "GroundedReply": '{"answer": "2"}',
+    })  # fmt: skip
+    answer = Agent(Config(cache=False, graph="proreason"), llm=llm).ask(zidane_jpg, "How many people are in this picture?")
+    nodes = [s.node for s in answer.steps]
+    assert nodes.count("act") == 2 and nodes.count("referee") == 2 and nodes.count("dispatch") == 2
+    notes = [s.note or "" for s in answer.steps if s.node == "referee"]
+    assert "insufficient; back to the dispatcher" in notes[0] and "sufficient" in notes[1]
+    second = [s for s in answer.steps if s.node == "act"][1]
+    assert [c.name for c in second.calls] == ["rapidocr"]  # the look the insufficient verdict led to
+    assert llm.calls.count("_Verdict") == 2 and answer.text == "2"
 
 
 def test_impossible_decision_is_repaired(zidane_jpg: Path) -> None:

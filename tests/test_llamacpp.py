@@ -20,8 +20,13 @@ def llm():  # type: ignore[no-untyped-def]
     return load_chat_model("llamacpp:smollm2")
 
 
-def test_loaded_once_per_process(llm) -> None:  # type: ignore[no-untyped-def]
-    assert load_chat_model("llamacpp:smollm2") is llm
+def test_one_model_per_services_shared_by_its_graphs() -> None:
+    from agentvlm.config import Config
+    from agentvlm.graph.services import Services
+
+    services = Services(Config(cache=False))
+    assert services.llm is services.llm and services.for_graph(budgets=None).llm is services.llm
+    assert Services(Config(cache=False)).llm is not services.llm  # another agent, its own model
 
 
 def test_plain_completion_reports_usage(llm) -> None:  # type: ignore[no-untyped-def]

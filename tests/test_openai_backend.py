@@ -51,7 +51,11 @@ def llm(server: str) -> OpenAIModel:
 def test_plain_answer_with_usage(llm: OpenAIModel) -> None:
     out = llm.complete(Q, max_tokens=16)
     assert out.text.strip() and out.prompt_tokens > 5 and 0 < out.completion_tokens <= 16
-    assert load_chat_model(llm.spec) is llm and load_vision_model(llm.spec) is llm  # one client per spec
+    from agentvlm.config import Config
+    from agentvlm.graph.services import Services
+
+    services = Services(Config(llm=llm.spec, vlm=llm.spec, cache=False))
+    assert services.vlm is services.llm  # one client when both roles name the same server
 
 
 class Plan(BaseModel):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from agentvlm.graph.nodes import rules_plan
-from agentvlm.question.letters import option_letter as choice_letter
 from agentvlm.perception.candidates import NOT_FOUND, answer_candidates
 from agentvlm.question import analyze
+from agentvlm.question.letters import option_letter as choice_letter
 from agentvlm.types import Box, Evidence
 
 

@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("fastapi", reason="agentvlm serve needs pip install 'agentvlm[serve]'")
 
-from agentvlm.errors import InputError  # noqa: E402
-from agentvlm.serve.openai_api import ChatMessage, conversation  # noqa: E402
+from agentvlm.errors import InputError
+from agentvlm.serve.openai_api import ChatMessage, conversation
 
 IMG1, IMG2 = "data:image/png;base64,AAAA", "data:image/jpeg;base64,BBBB"
 

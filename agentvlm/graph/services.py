@@ -108,7 +108,8 @@ class Services:
             if shared.vlm is None:
                 from agentvlm.models.vlm import load_vision_model
 
-                shared.vlm = load_vision_model(self.config.vlm)
+                same_server = self.config.vlm == self.config.llm and self.config.vlm.split(":", 1)[0] in ("openai", "ollama")
+                shared.vlm = self.llm if same_server else load_vision_model(self.config.vlm)
             return shared.vlm
 
     def tool(self, kind: ToolKind, name: str | None = None) -> Tool:

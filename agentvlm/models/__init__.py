@@ -1,11 +1,12 @@
-"""Model backends. ``load_chat_model(spec)`` returns one shared instance per spec per process.
+"""Model backends. ``load_chat_model(spec)`` makes the model a spec names.
 
 ``agentvlm.models.vlm.load_vision_model(spec)`` does the same for the perception VLM.
+Each call makes a new instance (weights load on first use); ``Services`` keeps
+the one its graphs share, so no model outlives the agent that loaded it.
 """
 
 from __future__ import annotations
 
-import threading
 from importlib import import_module
 
 from agentvlm.errors import ConfigError
@@ -25,23 +26,14 @@ __all__ = [
     "structured",
 ]
 
-_loaded: dict[str, ChatModel] = {}
-_lock = threading.Lock()
-
-
 def load_chat_model(spec: str) -> ChatModel:
-    """The model named by ``spec``, constructed once per process and shared by every node and agent."""
+    """A new instance of the model named by ``spec`` (``Services`` keeps and shares it)."""
     parsed = parse_spec(spec)
-    key = str(parsed)
-    with _lock:
-        if key in _loaded:
-            return _loaded[key]
-        if parsed.backend in RESERVED:
-            raise ConfigError(
-                f"the '{parsed.backend}' backend ({RESERVED[parsed.backend]}) is reserved but not available in "
-                f"this version; known backends: {', '.join(BACKENDS)}"
-            )
-        module, _, cls = BACKENDS[parsed.backend].partition(":")
-        model: ChatModel = getattr(import_module(module), cls)(parsed)
-        _loaded[key] = model
-        return model
+    if parsed.backend in RESERVED:
+        raise ConfigError(
+            f"the '{parsed.backend}' backend ({RESERVED[parsed.backend]}) is reserved but not available in "
+            f"this version; known backends: {', '.join(BACKENDS)}"
+        )
+    module, _, cls = BACKENDS[parsed.backend].partition(":")
+    model: ChatModel = getattr(import_module(module), cls)(parsed)
+    return model

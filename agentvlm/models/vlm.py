@@ -15,7 +15,6 @@ import base64
 import io
 import os
 import re
-import threading
 from collections.abc import Sequence
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -152,15 +151,12 @@ def yes_or_no(text: str) -> str | None:
     return word if word in YES_WORDS else None
 
 
-_loaded: dict[str, VisionModel] = {}
-_lock = threading.Lock()
-
-
 def load_vision_model(spec: str) -> VisionModel:
-    """The VLM named by ``spec``, constructed once per process (weights load on first use).
+    """A new instance of the VLM named by ``spec`` (weights load on first use; ``Services`` keeps it).
 
-    An OpenAI-compatible spec shares one client with ``load_chat_model(spec)``,
-    so a server used in both roles gets one connection pool and one concurrency limit.
+    An OpenAI-compatible spec is a chat client that also takes images; ``Services``
+    uses its LLM client when both roles name the same server, so it gets one
+    connection pool and one concurrency limit.
 
     Example:
         >>> vlm = load_vision_model("hf:HuggingFaceTB/SmolVLM-256M-Instruct")  # doctest: +SKIP
@@ -177,9 +173,6 @@ def load_vision_model(spec: str) -> VisionModel:
 
         shared: VisionModel = load_chat_model(spec)  # type: ignore[assignment]
         return shared
-    key = str(parsed)
-    with _lock:
-        if key not in _loaded:
-            module, _, cls = VISION_BACKENDS[parsed.backend].partition(":")
-            _loaded[key] = getattr(import_module(module), cls)(parsed)
-        return _loaded[key]
+    module, _, cls = VISION_BACKENDS[parsed.backend].partition(":")
+    model: VisionModel = getattr(import_module(module), cls)(parsed)
+    return model
