@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -200,3 +201,31 @@ def test_each_services_owns_its_search_cache(tmp_path: Path) -> None:
     assert searcher_for(first).cache is not searcher_for(second).cache
     assert searcher_for(first).cache.folder is None  # cache=False: memory only
     assert searcher_for(Services(Config(cache_dir=tmp_path))).cache.folder == tmp_path / "search"
+
+
+def _retrieval_imports() -> dict[str, set[str]]:
+    """Each ``agentvlm.retrieval`` module and the package's modules it imports, lazily or not."""
+    folder = Path(__file__).parents[1] / "agentvlm" / "retrieval"
+    graph: dict[str, set[str]] = {}
+    for path in folder.glob("*.py"):
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found |= {n.split(".")[2] for n in names if n.startswith("agentvlm.retrieval.")}
+        graph[path.stem] = found - {path.stem}
+    return graph
+
+
+def test_retrieval_modules_import_one_way() -> None:
+    graph = _retrieval_imports()
+    assert "local" in graph["backends"] and "backends" not in graph["local"]
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(
+            n == goal or (n not in seen and reaches(n, goal, seen | {n})) for n in graph.get(start, ())
+        )
+
+    cycles = sorted(m for m in graph if m != "__init__" and reaches(m, m, {m}))
+    assert cycles == [], f"retrieval modules importing each other: {cycles}"

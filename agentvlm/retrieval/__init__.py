@@ -12,13 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agentvlm.retrieval.backends import (
-    SearchBackend,
-    SearchHit,
-    SearchUnavailable,
-    load_backend,
-    parse_search_spec,
-)
+from agentvlm.retrieval.backends import load_backend, parse_search_spec
+from agentvlm.retrieval.base import SearchBackend, SearchHit, SearchUnavailable
 
 if TYPE_CHECKING:
     from agentvlm.retrieval.fetch import Fetcher, FetchError, FetchRefused

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import asdict
 from pathlib import Path
 
-from agentvlm.retrieval.backends import SearchHit
+from agentvlm.retrieval.base import SearchHit
 
 __all__ = ["DEFAULT_MAX_ITEMS", "SearchCache"]
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from agentvlm.errors import ModelError
 from agentvlm.graph.services import Recorder, Services
-from agentvlm.retrieval.backends import SearchBackend, SearchHit, SearchUnavailable, load_backend
+from agentvlm.retrieval.backends import load_backend
+from agentvlm.retrieval.base import SearchBackend, SearchHit, SearchUnavailable
 from agentvlm.retrieval.cache import DEFAULT_MAX_ITEMS, SearchCache
 from agentvlm.retrieval.chunks import Chunk, chunk_text, extract_html
 from agentvlm.retrieval.fetch import Fetcher, FetchError
