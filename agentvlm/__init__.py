@@ -6,6 +6,7 @@
 
 from typing import TYPE_CHECKING
 
+from agentvlm._lazy import lazy_getattr
 from agentvlm.config import Config, ToolsConfig
 from agentvlm.errors import (
     AgentVLMError,
@@ -30,14 +31,7 @@ __version__ = "0.1.0"
 _LAZY = {"Agent": "agentvlm.agent", "Event": "agentvlm.agent"}
 
 
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        from importlib import import_module
-
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'agentvlm' has no attribute '{name}'")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 __all__ = [
     "Agent",

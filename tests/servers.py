@@ -94,6 +94,8 @@ class RecordingServer:
         self.requests: list[dict[str, Any]] = []
         self.reply: tuple[int, bytes, str] = (200, json.dumps(CANNED_COMPLETION).encode(), "application/json")
         self.routes: dict[str, tuple[int, bytes, str]] = {}  # path -> reply, overriding ``reply``
+        # replies for the next requests, in order, before ``routes`` and ``reply``
+        self.script: list[tuple[int, bytes, str]] = []
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -105,7 +107,8 @@ class RecordingServer:
                 raw = self.rfile.read(length) if length else b""
                 owner.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
                                        "json": json.loads(raw) if raw else None})
-                status, body, ctype = owner.routes.get(self.path, owner.reply)
+                scripted = owner.script.pop(0) if owner.script else None
+                status, body, ctype = scripted or owner.routes.get(self.path, owner.reply)
                 self.send_response(status)
                 self.send_header("content-type", ctype)
                 self.send_header("content-length", str(len(body)))

@@ -139,6 +139,59 @@ def test_json_schema_request_shape(recorder: RecordingServer) -> None:
     assert fmt["json_schema"]["schema"] == Plan.model_json_schema()
 
 
+def _plan_reply() -> tuple[int, bytes, str]:
+    message = {"role": "assistant", "content": '{"tools": [], "count": 2}'}
+    choices = [{"index": 0, "message": message, "finish_reason": "stop"}]
+    return 200, json.dumps({**CANNED_COMPLETION, "choices": choices}).encode(), "application/json"
+
+
+def _formats(recorder: RecordingServer) -> list[str | None]:
+    return [(r["json"].get("response_format") or {}).get("type") for r in recorder.requests]
+
+
+def test_a_server_error_naming_json_schema_never_downgrades_the_format(
+    recorder: RecordingServer,
+) -> None:
+    llm = OpenAIModel(parse_spec(f"openai:gpt@{recorder.base_url}"), retries=1)
+    recorder.error(500, "json_schema grammar worker crashed")
+    with pytest.raises(ModelError, match=r"failed with HTTP 500: json_schema grammar worker"):
+        structured(llm, Q, Plan)
+    assert _formats(recorder) == ["json_schema", "json_schema"]  # retried as before, then raised
+    recorder.reply = _plan_reply()
+    reply, _ = structured(llm, Q, Plan)
+    assert reply.count == 2 and _formats(recorder)[-1] == "json_schema"
+
+
+_LLAMA_CPP_PYTHON_500 = (
+    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}"
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (400, 'response_format type must be one of "text" or "json_object", but got: json_schema'),
+        (422, "Unsupported response_format: json_schema"),
+        (500, _LLAMA_CPP_PYTHON_500),  # llama-cpp-python's server: its validation errors are 500s
+    ],
+    ids=["llama.cpp-400", "unsupported-422", "llama-cpp-python-500"],
+)
+def test_a_clear_format_rejection_downgrades_once_and_says_so(
+    recorder: RecordingServer, caplog: pytest.LogCaptureFixture, status: int, message: str
+) -> None:
+    llm = OpenAIModel(parse_spec(f"openai:gpt@{recorder.base_url}"), retries=2)
+    recorder.error(status, message)
+    recorder.script, recorder.reply = [recorder.reply], _plan_reply()  # refuse the first only
+    with caplog.at_level("WARNING", logger="agentvlm.models.openai"):
+        assert structured(llm, Q, Plan)[0].count == 2
+        assert structured(llm, Q, Plan)[0].count == 2
+    assert _formats(recorder) == ["json_schema", "json_object", "json_object"]  # not retried
+    notes = [r.getMessage() for r in caplog.records]
+    assert len(notes) == 1 and f"rejected response_format json_schema (HTTP {status}" in notes[0]
+    assert "using json_object from now on" in notes[0]
+
+
 def test_yes_probability_from_top_logprobs(recorder: RecordingServer) -> None:
     alts = [{"token": "Yes", "logprob": np.log(0.6)}, {"token": " no", "logprob": np.log(0.2)}, {"token": "Maybe", "logprob": np.log(0.2)}]
     choice = {"index": 0, "message": {"role": "assistant", "content": "Yes"}, "finish_reason": "length",

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from agentvlm.config import Config
 from agentvlm.errors import ConfigError
-from agentvlm.retrieval.backends import load_backend, parse_search_spec
+from agentvlm.retrieval.backends import SearchHit, load_backend, parse_search_spec
 from agentvlm.retrieval.bm25 import BM25, tokenize
+from agentvlm.retrieval.cache import SearchCache
 from agentvlm.retrieval.chunks import Chunk, chunk_text
 from agentvlm.retrieval.local import INDEX_NAME, LocalBackend, index_path
 from agentvlm.retrieval.node import cite, redact_instructions
+from agentvlm.retrieval.pipeline import searcher_for
 from agentvlm.retrieval.queries import Queries, rule_queries
 from agentvlm.retrieval.rerank import load_embedder, rank
 from agentvlm.types import Evidence, Source
@@ -149,3 +153,79 @@ def test_citations_are_checked_and_added() -> None:
     assert cite("John Constable [1] [7]", sources) == "John Constable [1]"
     assert cite("John Constable", sources) == "John Constable [1]"
     assert cite("I do not know", sources) == "I do not know"
+
+
+def _hits(name: str) -> list[SearchHit]:
+    return [SearchHit(url=f"https://example.org/{name}", title=name, snippet=f"about {name}")]
+
+
+def test_search_cache_keeps_the_most_recently_used_within_its_size(tmp_path: Path) -> None:
+    cache = SearchCache(max_items=2)
+    cache.put("a", _hits("a"))
+    cache.put("b", _hits("b"))
+    assert cache.get("a") == _hits("a")  # touching a makes b the least recently used
+    cache.put("c", _hits("c"))
+    assert len(cache) == 2 and cache.get("b") is None
+    assert cache.get("a") == _hits("a") and cache.get("c") == _hits("c")
+    on_disk = SearchCache(tmp_path, max_items=1)
+    on_disk.put("a", _hits("a"))
+    on_disk.put("b", _hits("b"))
+    # a was evicted from memory, and is read back from disk
+    assert len(on_disk) == 1 and on_disk.get("a") == _hits("a")
+    with pytest.raises(ValueError, match="max_items must be at least 1"):
+        SearchCache(max_items=0)
+
+
+def test_search_cache_stays_bounded_under_threads() -> None:
+    cache = SearchCache(max_items=16)
+
+    def work(n: int) -> None:
+        for i in range(200):
+            cache.put(f"{n}-{i}", _hits(str(i)))
+            cache.get(f"{n}-{i // 2}")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(cache) == 16
+
+
+def test_each_services_owns_its_search_cache(tmp_path: Path) -> None:
+    from agentvlm.graph.services import Services
+
+    config = Config(cache=False, cache_dir=tmp_path)
+    first, second = Services(config), Services(config)
+    assert searcher_for(first) is searcher_for(first)
+    assert searcher_for(first).cache is not searcher_for(second).cache
+    assert searcher_for(first).cache.folder is None  # cache=False: memory only
+    assert searcher_for(Services(Config(cache_dir=tmp_path))).cache.folder == tmp_path / "search"
+
+
+def _retrieval_imports() -> dict[str, set[str]]:
+    """Each ``agentvlm.retrieval`` module and the package's modules it imports, lazily or not."""
+    folder = Path(__file__).parents[1] / "agentvlm" / "retrieval"
+    graph: dict[str, set[str]] = {}
+    for path in folder.glob("*.py"):
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found |= {n.split(".")[2] for n in names if n.startswith("agentvlm.retrieval.")}
+        graph[path.stem] = found - {path.stem}
+    return graph
+
+
+def test_retrieval_modules_import_one_way() -> None:
+    graph = _retrieval_imports()
+    assert "local" in graph["backends"] and "backends" not in graph["local"]
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(
+            n == goal or (n not in seen and reaches(n, goal, seen | {n})) for n in graph.get(start, ())
+        )
+
+    cycles = sorted(m for m in graph if m != "__init__" and reaches(m, m, {m}))
+    assert cycles == [], f"retrieval modules importing each other: {cycles}"

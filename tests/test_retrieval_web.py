@@ -260,6 +260,24 @@ def test_pipeline_finds_reads_and_cites_real_pages(server: tuple[str, int, int],
     assert list((tmp_path / "search").glob("*.json"))
 
 
+def test_two_agents_do_not_share_cached_searches(
+    server: tuple[str, int, int], tmp_path: Path
+) -> None:
+    config = Config(search=f"searxng:{server[0]}", cache=False, cache_dir=tmp_path)
+    options = RetrievalOptions(queries="rules", embed=False, max_pages=0)
+    question = "How can I keep my Debian system up to date automatically?"
+
+    def cached(services: Services) -> list[bool]:
+        rec = Recorder()
+        retrieve(services, question, [], rec, options=options)
+        return [c.cached for c in rec.calls if c.name.startswith("search:")]
+
+    first = Services(config)
+    assert not any(cached(first))
+    assert all(cached(first))  # the second time round, from this Services' memory
+    assert not any(cached(Services(config)))  # a new Services searches afresh
+
+
 def test_pages_on_a_host_not_allowed_are_skipped_and_noted(server: tuple[str, int, int], tmp_path: Path) -> None:
     base, _, _ = server
     rec = Recorder()

@@ -8,8 +8,9 @@ import re
 import pytest
 
 from agentvlm.perception import compute_facts
-from agentvlm.perception.spatial import RELATIONS, larger, relation_holds, relations_between
+from agentvlm.perception.spatial import RELATIONS, iou, larger, relation_holds, relations_between
 from agentvlm.programs import Program, execute
+from agentvlm.programs.executor import SAME, find
 from agentvlm.programs.language import RELATIONS as PROGRAM_RELATIONS
 from agentvlm.types import Box, Evidence
 
@@ -238,3 +239,38 @@ def test_sizes_too_close_to_call_are_neither_a_fact_nor_a_program_answer() -> No
         return execute(p, scene).value
 
     assert bigger("dog", "cat") is None and bigger("dog", "car") == "car"
+
+
+def _b(x1: float, y1: float, x2: float, y2: float) -> Box:
+    return Box(x1=x1, y1=y1, x2=x2, y2=y2)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (_b(0.0, 0.0, 0.5, 1.0), _b(0.25, 0.0, 0.75, 1.0), 1 / 3),
+        (_b(0.1, 0.1, 0.4, 0.4), _b(0.1, 0.1, 0.4, 0.4), 1.0),
+        (_b(0.0, 0.0, 0.2, 0.2), _b(0.5, 0.5, 0.9, 0.9), 0.0),  # apart
+        (_b(0.0, 0.0, 0.2, 0.2), _b(0.2, 0.0, 0.4, 0.2), 0.0),  # sharing an edge
+        (_b(0.3, 0.3, 0.3, 0.3), _b(0.3, 0.3, 0.3, 0.3), 0.0),  # both empty
+        # float64, as the hand-written IoU was: 0.6 in exact arithmetic, just under in floats
+        (_b(0.15, 0.2, 0.3, 0.8), _b(0.15, 0.15, 0.35, 0.7), 0.5999999999999999),
+    ],
+)
+def test_iou_table(a: Box, b: Box, expected: float) -> None:
+    assert iou(a, b) == pytest.approx(expected, abs=0) and iou(b, a) == iou(a, b)
+
+
+def test_find_drops_same_class_duplicates_by_iou_in_score_order() -> None:
+    def dog(i: int, score: float, box: Box) -> Evidence:
+        return Evidence(id=f"det{i}", tool="t", kind="object", label="dog", score=score, box=box)
+
+    dogs = [
+        dog(0, 0.9, _b(0.1, 0.1, 0.4, 0.4)),
+        dog(1, 0.8, _b(0.12, 0.1, 0.42, 0.4)),  # IoU 0.88 with det0: the same dog
+        dog(2, 0.7, _b(0.15, 0.2, 0.3, 0.8)),
+        dog(3, 0.6, _b(0.15, 0.15, 0.35, 0.7)),  # IoU just under SAME with det2: kept
+        dog(4, 0.5, _b(0.6, 0.6, 0.9, 0.9)),
+    ]
+    assert iou(dogs[2].box, dogs[3].box) < SAME  # type: ignore[arg-type]
+    assert [e.id for e in find(dogs, "dog")] == ["det0", "det2", "det3", "det4"]

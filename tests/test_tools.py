@@ -152,7 +152,9 @@ class TestDarknet(ToolContract):
         det = DarknetDetector()
         weak = [ev for ev in det.run(bus, det.params(confidence=0.05)) if (ev.score or 0.0) < 0.2]
         assert weak and all((ev.score or 0.0) >= 0.05 for ev in weak)
-        assert not [ev for ev in det.run(bus, det.params(confidence=0.3)) if (ev.score or 0.0) < 0.3]
+        assert not [
+            ev for ev in det.run(bus, det.params(confidence=0.3)) if (ev.score or 0.0) < 0.3
+        ]
 
     def test_sorted_by_score(self, bus_detections: list[Evidence]) -> None:
         scores = [ev.score or 0.0 for ev in bus_detections]
@@ -354,6 +356,30 @@ class TestGrabCut(ToolContract):
         assert found and all(
             ev.box and _inside(ev.box, region) and ev.region == region for ev in found
         )
+
+
+def test_grabcut_repeatable_without_touching_opencv_rng(
+    bus: ImageRef, bus_detections: list[Evidence]
+) -> None:
+    """Same masks whatever OpenCV's global RNG holds, and that RNG's stream left as it was."""
+    cv2 = pytest.importorskip("cv2")
+
+    def draws() -> np.ndarray:
+        values = np.zeros(8, np.float64)
+        cv2.randu(values, 0.0, 1.0)
+        return values
+
+    seg, params = GrabCutSegmenter(), GrabCutSegmenter().params(max_prompts=2, iterations=2)
+    cv2.setRNGSeed(1234)
+    untouched = draws()
+    cv2.setRNGSeed(1234)
+    first = seg.run(bus, params, prompts=bus_detections)
+    # the host's random stream goes on undisturbed
+    np.testing.assert_array_equal(draws(), untouched)
+    cv2.setRNGSeed(99)
+    again = seg.run(bus, params, prompts=bus_detections)
+    masks = [ev.attributes["mask"] for ev in first]
+    assert masks and [ev.attributes["mask"] for ev in again] == masks
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (3, 5), (17, 9), (64, 48)])

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from agentvlm.errors import AgentVLMError, InputError
@@ -98,10 +98,9 @@ def _banner(session: Any, io: _Out) -> None:
 # -- the two loops -----------------------------------------------------------------------
 
 
-def _piped(session: Any, io: _Out) -> None:
-    import queue
-
-    for raw in sys.stdin:
+def _questions(session: Any, io: _Out, lines: Iterable[str]) -> Iterator[str]:
+    """The questions among ``lines``, stripped: blank lines skipped, slash commands run, up to /quit."""
+    for raw in lines:
         line = raw.strip()
         if not line:
             continue
@@ -109,6 +108,13 @@ def _piped(session: Any, io: _Out) -> None:
             if _command(session, io, line) == "quit":
                 return
             continue
+        yield line
+
+
+def _piped(session: Any, io: _Out) -> None:
+    import queue
+
+    for line in _questions(session, io, sys.stdin):
         events: queue.Queue[Any] = queue.Queue()
         try:
             session.start(line, events.put, progress=False)
@@ -150,17 +156,15 @@ def _interactive(session: Any, io: _Out) -> None:
         completer=ChatCompleter(list(COMMAND_HELP)),
         complete_while_typing=False,
     )
-    while True:
-        try:
-            line = prompt.prompt("agentvlm> ").strip()
-        except (KeyboardInterrupt, EOFError):
-            break
-        if not line:
-            continue
-        if line.startswith("/"):
-            if _command(session, io, line) == "quit":
-                break
-            continue
+
+    def typed() -> Iterator[str]:
+        while True:
+            try:
+                yield prompt.prompt("agentvlm> ")
+            except (KeyboardInterrupt, EOFError):
+                return
+
+    for line in _questions(session, io, typed()):
         try:
             answer_live(session, io.console, line)
         except AgentVLMError as exc:

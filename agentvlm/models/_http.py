@@ -23,6 +23,11 @@ __all__ = ["ModelUnreachableError", "OpenAIClient"]
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 _IMAGE_WORDS = re.compile(r"image|vision|multimodal|mmproj|image_url|multi-modal", re.IGNORECASE)
 _FORMAT_WORDS = re.compile(r"response_format|json_schema|json schema", re.IGNORECASE)
+# llama-cpp-python's server answers a request that fails its validation with HTTP 500 and
+# pydantic's report; one that points at response_format is a refusal, not a crash.
+_VALIDATION_AT_FORMAT = re.compile(
+    r"validation error.*'loc': \('body', 'response_format'", re.DOTALL
+)
 
 
 class ModelUnreachableError(ModelError):
@@ -101,7 +106,7 @@ class OpenAIClient:
             except httpx.TransportError as exc:  # timeouts are not retried: the model is slow, not away
                 raise self._transport_error(exc) from exc
             else:
-                if response.status_code not in _RETRY_STATUS or last:
+                if response.status_code not in _RETRY_STATUS or last or _rejects_format(response):
                     if response.status_code >= 400:
                         self._raise_for(response, images=images)
                     return response
@@ -151,8 +156,8 @@ class OpenAIClient:
                 f"model '{self.model}' is not served at {self.base_url} (HTTP {status}: {message}); "
                 f"{self._known_models()}check the model name in the spec"
             )
-        if status in (400, 422, 500) and _FORMAT_WORDS.search(message):
-            raise _FormatRejected(message)
+        if _rejects_format(response, message):
+            raise _FormatRejected(message, status=status)
         # A text-only model's server rarely says "no vision": llama.cpp's fails on the list-shaped content.
         if status in (400, 422, 500) and (_IMAGE_WORDS.search(message) or images):
             raise ModelError(
@@ -174,7 +179,27 @@ class OpenAIClient:
 
 
 class _FormatRejected(ModelError):
-    """The server does not take this ``response_format``; the caller tries a weaker one."""
+    """The server refused the ``response_format`` (``_rejects_format``); the caller tries a weaker one."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _rejects_format(response: httpx.Response, message: str | None = None) -> bool:
+    """Whether the server refused the request's ``response_format``, so a weaker one may follow.
+
+    Only a client error naming the format says so (and llama-cpp-python's 500 carrying a
+    validation error at ``response_format``, a client error in a server error's clothes).
+    Any other 5xx that mentions json_schema is the server failing: retried, then raised.
+    """
+    status = response.status_code
+    message = _error_message(response) if message is None else message
+    if not _FORMAT_WORDS.search(message):
+        return False
+    if 400 <= status < 500:
+        return status not in _RETRY_STATUS
+    return status == 500 and _VALIDATION_AT_FORMAT.search(message) is not None
 
 
 def _error_message(response: httpx.Response) -> str:

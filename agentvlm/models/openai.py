@@ -6,15 +6,21 @@ data URLs, downscaled first (a 12-megapixel photo would be 5 MB of base64 and
 most VLMs resize to under 1,000 px anyway).
 
 Structured output asks for ``response_format: json_schema`` (strict); a server
-that rejects it gets ``json_object`` with the schema (llama.cpp's dialect),
-then plain prompting, and ``structured()`` repairs whatever still fails to validate.
+that rejects it (a 4xx reply naming ``response_format`` or ``json_schema``) gets
+``json_object`` with the schema (llama.cpp's dialect), then plain prompting, and
+``structured()`` repairs whatever still fails to validate. Each step down is
+logged once, as a warning on ``agentvlm.models.openai``, and kept for the
+backend's lifetime. A 5xx is a server error: retried, then raised, never a
+reason to downgrade.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -36,6 +42,7 @@ from agentvlm.prompts import render
 __all__ = ["ModelUnreachableError", "OpenAIModel", "ollama_base_url"]
 
 _SCHEMA_MODES = ("json_schema", "json_object", "prompt")
+_log = logging.getLogger(__name__)
 
 
 def ollama_base_url() -> str:
@@ -89,6 +96,7 @@ class OpenAIModel:
         self.image_max_side = image_max_side
         self.yes_samples = yes_samples
         self._schema_mode = 0  # index into _SCHEMA_MODES; advances when the server rejects a format
+        self._schema_lock = threading.Lock()
         self._logprobs: bool | None = None  # learnt on the first yes_probability
 
     # ---- ChatModel -------------------------------------------------------------------------
@@ -180,7 +188,8 @@ class OpenAIModel:
     def _chat(self, body: dict[str, Any], schema: dict[str, Any] | None) -> Completion:
         while True:
             request = dict(body)
-            mode = _SCHEMA_MODES[self._schema_mode] if schema is not None else None
+            index = self._schema_mode
+            mode = _SCHEMA_MODES[index] if schema is not None else None
             if mode == "json_schema":
                 request["response_format"] = {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema, "strict": True}}
             elif mode == "json_object":
@@ -192,11 +201,22 @@ class OpenAIModel:
             try:
                 data = self.client.post("/chat/completions", request, images=_has_images(body))
             except _FormatRejected as exc:
-                if mode is None or self._schema_mode == len(_SCHEMA_MODES) - 1:
+                if mode is None or index == len(_SCHEMA_MODES) - 1:
                     raise ModelError(f"{self.spec}: the server rejected the request: {exc}") from exc
-                self._schema_mode += 1
+                self._downgrade(index, exc)
                 continue
             return self._completion(data, time.perf_counter() - start)
+
+    def _downgrade(self, rejected: int, exc: _FormatRejected) -> None:
+        """Step down from the rejected format for good, logging it once (threads may race here)."""
+        with self._schema_lock:
+            if self._schema_mode != rejected:
+                return  # another request already stepped down past it
+            self._schema_mode = rejected + 1
+        _log.warning(
+            "%s: the server rejected response_format %s (HTTP %d: %s); using %s from now on",
+            self.spec, _SCHEMA_MODES[rejected], exc.status, exc, _SCHEMA_MODES[rejected + 1],
+        )
 
     def _completion(self, data: dict[str, Any], seconds: float) -> Completion:
         choices = data.get("choices")

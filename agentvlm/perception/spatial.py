@@ -99,15 +99,19 @@ _CLOSE = frozenset({"on", "under", "inside", "contains", "overlaps"})  # each im
 
 
 def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two boxes, 0.0 when both are empty.
+    """Intersection over union of two boxes, 0.0 when both are empty (``sv.box_iou``).
+
+    supervision's pairwise function, in float64: its batch form (``sv.box_iou_batch``)
+    answers in float32, which moves IoUs that sit on a threshold (0.6 read as
+    0.6000000238) and so would change which duplicates are dropped.
 
     Example:
         >>> iou(Box(x1=0.0, y1=0.0, x2=0.5, y2=1.0), Box(x1=0.25, y1=0.0, x2=0.75, y2=1.0))
         0.3333333333333333
     """
-    inter = a.intersection(b)
-    union = a.area + b.area - inter
-    return inter / union if union > 0 else 0.0
+    import supervision as sv
+
+    return sv.box_iou(list(a.xyxyn), list(b.xyxyn))
 
 
 def gap(a: Box, b: Box) -> float:

@@ -10,15 +10,11 @@ specs with it); the pipeline, trafilatura and the embedding model load on use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from agentvlm.retrieval.backends import (
-    SearchBackend,
-    SearchHit,
-    SearchUnavailable,
-    load_backend,
-    parse_search_spec,
-)
+from agentvlm._lazy import lazy_getattr
+from agentvlm.retrieval.backends import load_backend, parse_search_spec
+from agentvlm.retrieval.base import SearchBackend, SearchHit, SearchUnavailable
 
 if TYPE_CHECKING:
     from agentvlm.retrieval.fetch import Fetcher, FetchError, FetchRefused
@@ -51,11 +47,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from importlib import import_module
-
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'agentvlm.retrieval' has no attribute '{name}'")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())

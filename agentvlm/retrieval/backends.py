@@ -6,17 +6,19 @@
 
 Every failure to search (no network, an engine error, a rate limit, a timeout)
 becomes ``SearchUnavailable``, so callers report what could not be checked
-instead of crashing.
+instead of crashing. ``SearchHit``, ``SearchBackend`` and ``SearchUnavailable``
+live in ``retrieval.base`` (re-exported here); this module imports ``local``,
+never the other way round.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import TypeVar
 
-from agentvlm.errors import AgentVLMError, ConfigError
+from agentvlm.errors import ConfigError
+from agentvlm.retrieval.base import SearchBackend, SearchHit, SearchUnavailable
 
 __all__ = [
     "DEFAULT_SEARCH",
@@ -34,29 +36,6 @@ __all__ = [
 DEFAULT_SEARCH = "ddgs"
 SEARCH_FORMS = "ddgs, searxng:URL (e.g. searxng:http://localhost:8888), local:PATH (a folder of .html/.md/.txt files or a .jsonl file)"
 T = TypeVar("T")
-
-
-class SearchUnavailable(AgentVLMError, RuntimeError):
-    """Search could not run: no network, an engine error, a rate limit or a timeout."""
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """One search result. ``text`` is the whole document when the backend already has it (local)."""
-
-    url: str
-    title: str = ""
-    snippet: str = ""
-    text: str | None = None
-
-
-@runtime_checkable
-class SearchBackend(Protocol):
-    """What every backend implements; ``name`` keys the result cache."""
-
-    name: str
-
-    def search(self, query: str, *, k: int) -> list[SearchHit]: ...
 
 
 def parse_search_spec(spec: str) -> tuple[str, str]:

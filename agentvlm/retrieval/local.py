@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agentvlm.errors import ConfigError
-from agentvlm.retrieval.backends import SearchHit
+from agentvlm.retrieval.base import SearchHit
 from agentvlm.retrieval.bm25 import BM25, tokenize
 from agentvlm.retrieval.chunks import Chunk, chunk_text, extract_html
 

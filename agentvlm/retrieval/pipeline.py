@@ -8,17 +8,17 @@ checked is written into the trace and into the returned context.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 import time
+import weakref
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from agentvlm.errors import ModelError
 from agentvlm.graph.services import Recorder, Services
-from agentvlm.retrieval.backends import SearchBackend, SearchHit, SearchUnavailable, load_backend
+from agentvlm.retrieval.backends import load_backend
+from agentvlm.retrieval.base import SearchBackend, SearchHit, SearchUnavailable
+from agentvlm.retrieval.cache import DEFAULT_MAX_ITEMS, SearchCache
 from agentvlm.retrieval.chunks import Chunk, chunk_text, extract_html
 from agentvlm.retrieval.fetch import Fetcher, FetchError
 from agentvlm.retrieval.queries import evidence_terms, llm_queries, rule_queries
@@ -26,11 +26,14 @@ from agentvlm.retrieval.rerank import load_embedder, rank
 from agentvlm.types import Evidence, Source
 from agentvlm.untrusted import neutralize, redact_instructions
 
-__all__ = ["Retrieval", "RetrievalOptions", "format_sources", "search_and_read"]
-
-_memory: dict[str, list[SearchHit]] = {}
-_backends: dict[str, SearchBackend] = {}
-_lock = threading.Lock()
+__all__ = [
+    "Retrieval",
+    "RetrievalOptions",
+    "Searcher",
+    "format_sources",
+    "search_and_read",
+    "searcher_for",
+]
 
 
 @dataclass(frozen=True)
@@ -60,36 +63,68 @@ class Retrieval:
     unavailable: list[str] = field(default_factory=list)
 
 
-def _cache_file(services: Services, key: str) -> Path | None:
-    return services.config.cache_dir / "search" / f"{key}.json" if services.config.cache else None
+class Searcher:
+    """The search backends and result cache one ``Services`` owns; safe to share between threads.
+
+    Web results go through ``cache`` (a bounded LRU in memory, then JSON files under
+    ``cache_dir/search``); local corpora are searched directly, and reloaded on every
+    ``backend`` call so edits to the corpus show.
+
+    Example:
+        >>> searcher = Searcher(SearchCache(max_items=64))
+        >>> backend = searcher.backend("local:docs/")  # doctest: +SKIP
+        >>> hits = searcher.search(backend, "Wivenhoe Park", k=3, rec=Recorder())  # doctest: +SKIP
+    """
+
+    def __init__(self, cache: SearchCache | None = None) -> None:
+        self.cache = cache if cache is not None else SearchCache()
+        self._backends: dict[str, SearchBackend] = {}
+        self._lock = threading.Lock()
+
+    def backend(self, spec: str | None) -> SearchBackend:
+        """The backend ``spec`` names, loaded once (local corpora: on every call)."""
+        key = spec or ""
+        with self._lock:
+            if key not in self._backends or key.startswith("local:"):
+                self._backends[key] = load_backend(spec)
+            return self._backends[key]
+
+    def search(
+        self, backend: SearchBackend, query: str, *, k: int, rec: Recorder
+    ) -> list[SearchHit]:
+        """One query through the cache; local corpora are searched directly."""
+        local = backend.name.startswith("local:")
+        key = SearchCache.key(backend.name, query, k)
+        hit = None if local else self.cache.get(key)
+        name = f"search:{backend.name.split(':')[0]}"
+        with rec.tool(name, cached=hit is not None, query=query) as detail:
+            hits = hit if hit is not None else backend.search(query, k=k)
+            detail["hits"] = len(hits)
+        if hit is None and not local:
+            self.cache.put(key, hits)
+        return hits
 
 
-def _search(services: Services, backend: SearchBackend, query: str, k: int, rec: Recorder) -> list[SearchHit]:
-    """One query through the cache (memory, then disk); local corpora are searched directly."""
-    local = backend.name.startswith("local:")
-    key = hashlib.sha256(json.dumps([backend.name, query, k]).encode()).hexdigest()[:32]
-    path = None if local else _cache_file(services, key)
-    with _lock:
-        hit = _memory.get(key) if not local else None
-    if hit is None and path is not None and path.exists():
-        try:
-            hit = [SearchHit(**h) for h in json.loads(path.read_text())]
-        except (OSError, ValueError, TypeError):
-            hit = None
-    with rec.tool(f"search:{backend.name.split(':')[0]}", cached=hit is not None, query=query) as detail:
-        hits = hit if hit is not None else backend.search(query, k=k)
-        detail["hits"] = len(hits)
-    if hit is None and not local:
-        with _lock:
-            _memory[key] = hits
-        if path is not None:
-            from agentvlm.paths import write_private
+# Each Services' own Searcher, living as long as it does. Services cannot hold one itself:
+# graph/ never imports retrieval/ (LAYOUT.md), so retrieval keeps it beside it, weakly.
+_searchers: weakref.WeakKeyDictionary[Services, Searcher] = weakref.WeakKeyDictionary()
+_searchers_lock = threading.Lock()
 
-            try:
-                write_private(path, json.dumps([asdict(h) for h in hits]))
-            except OSError:
-                pass
-    return hits
+
+def searcher_for(services: Services) -> Searcher:
+    """The ``Searcher`` of ``services``: made on first use, dropped with the ``Services``.
+
+    Its cache folder is ``config.cache_dir / "search"`` when ``config.cache`` is on;
+    its memory holds the last ``DEFAULT_MAX_ITEMS`` (256) web searches.
+    """
+    with _searchers_lock:
+        found = _searchers.get(services)
+        if found is None:
+            config = services.config
+            folder = config.cache_dir / "search" if config.cache else None
+            cache = SearchCache(folder, max_items=DEFAULT_MAX_ITEMS)
+            found = _searchers[services] = Searcher(cache)
+        return found
 
 
 def _read(hit: SearchHit, fetcher: Fetcher, rec: Recorder) -> list[Chunk]:
@@ -111,14 +146,6 @@ def _read(hit: SearchHit, fetcher: Fetcher, rec: Recorder) -> list[Chunk]:
     if not text.strip():
         text = hit.snippet
     return chunk_text(text, url=page.url, title=hit.title or title)
-
-
-def _backend(spec: str | None) -> SearchBackend:
-    key = spec or ""
-    with _lock:
-        if key not in _backends or key.startswith("local:"):
-            _backends[key] = load_backend(spec)
-        return _backends[key]
 
 
 def format_sources(sources: Sequence[Source], unavailable: Sequence[str] = ()) -> str:
@@ -163,7 +190,8 @@ def retrieve(
     """``search_and_read`` with the queries and the list of what could not be checked."""
     opts = options or RetrievalOptions()
     spec = opts.search or services.config.search
-    backend = _backend(spec)
+    searcher = searcher_for(services)
+    backend = searcher.backend(spec)
     out = Retrieval()
     if opts.queries == "llm":
         try:
@@ -179,7 +207,7 @@ def retrieve(
             out.unavailable.append(f"search for '{query}' skipped: the {opts.budget_seconds:g}s search budget ran out")
             continue
         try:
-            hits += _search(services, backend, query, opts.hits_per_query, rec)
+            hits += searcher.search(backend, query, k=opts.hits_per_query, rec=rec)
         except SearchUnavailable as exc:
             out.unavailable.append(f"search unavailable for '{query}' ({exc})")
             if not backend.name.startswith("local:"):
