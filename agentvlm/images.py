@@ -39,8 +39,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PIXELS",
+    "PIXEL_CACHE_SIZE",
     "SUPPORTED_FORMATS",
     "ImageLimits",
+    "PixelCache",
     "crop",
     "is_remote",
     "load_image",
@@ -54,7 +56,7 @@ SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "MPO")
 _EXTENSIONS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif", "GIF": ".gif"}
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
 _ACCEPTED = "a path to an image file, an http(s):// URL or a data:image/...;base64 URI"
-_PIXEL_CACHE_SIZE = 8
+PIXEL_CACHE_SIZE = 8
 
 
 class ImageLimits(BaseModel):
@@ -81,10 +83,11 @@ class ImageLimits(BaseModel):
     store_dir: Path | None = None
 
 
-class _PixelCache:
-    """Decoded images by content hash, shared by the threads of one process."""
+class PixelCache:
+    """Decoded images by content hash, the ``size`` most recent; locked, so the parallel branches of
+    a graph share it. ``Services`` owns one; ``pixels(ref, cache)`` reads through it."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int = PIXEL_CACHE_SIZE) -> None:
         self.size = size
         self.items: OrderedDict[str, Any] = OrderedDict()
         self.lock = threading.Lock()
@@ -103,7 +106,6 @@ class _PixelCache:
                 self.items.popitem(last=False)
 
 
-_pixel_cache = _PixelCache(_PIXEL_CACHE_SIZE)
 
 
 def open_image(source: str | os.PathLike[str], *, limits: ImageLimits | None = None) -> ImageRef:
@@ -334,11 +336,11 @@ def _from_data_uri(uri: str, lim: ImageLimits) -> ImageRef:
     return _fetched_ref(data, name, f"data:{media};base64,… ({len(data):,} bytes)", lim)
 
 
-def pixels(ref: ImageRef) -> np.ndarray:
-    """The image as an RGB ``uint8`` array of shape (H, W, 3), cached by content hash."""
+def pixels(ref: ImageRef, cache: PixelCache | None = None) -> np.ndarray:
+    """The image as a read-only RGB ``uint8`` array of shape (H, W, 3), through ``cache`` when given."""
     import numpy as np
 
-    cached: np.ndarray | None = _pixel_cache.get(ref.sha256)
+    cached: np.ndarray | None = cache.get(ref.sha256) if cache is not None else None
     if cached is not None:
         return cached
 
@@ -354,7 +356,8 @@ def pixels(ref: ImageRef) -> np.ndarray:
     except OSError as exc:
         raise ImageError(f"cannot read {ref.path} any more ({exc}); pass the image again") from None
     arr.setflags(write=False)
-    _pixel_cache.put(ref.sha256, arr)
+    if cache is not None:
+        cache.put(ref.sha256, arr)
     return arr
 
 
@@ -374,9 +377,9 @@ def _to_rgb(img: Any) -> Any:
     return img.convert("RGB")
 
 
-def crop(ref: ImageRef, region: Box | None) -> np.ndarray:
+def crop(ref: ImageRef, region: Box | None, cache: PixelCache | None = None) -> np.ndarray:
     """The pixels inside ``region`` (the whole image when ``None``)."""
-    arr = pixels(ref)
+    arr = pixels(ref, cache)
     if region is None:
         return arr
     x1, y1, x2, y2 = region.xyxy((ref.width, ref.height))

@@ -24,7 +24,7 @@ from agentvlm.perception.verbalize import verbalize as verbalize_evidence
 from agentvlm.prompts import render
 from agentvlm.question import FORMS, Question, Target, accept_form, analyze
 from agentvlm.question.forms import conform
-from agentvlm.question.vocabulary import canonical, labels_in
+from agentvlm.question.vocabulary import label_of, labels_in
 from agentvlm.tools import ToolKind, kind_names, tool_kinds
 from agentvlm.types import Evidence
 
@@ -334,7 +334,7 @@ def make_route(services: Services, *, zoom_min_side: int = 1200) -> NodeFn:
     def route(state: GraphState, rec: Recorder) -> dict[str, Any]:
         q = understood(state)
         evidence = state.get("evidence", [])
-        seen = {canonical(e.label or "") or e.label for e in evidence if e.kind == "object"}
+        seen = {label_of(e) for e in evidence if e.kind == "object"}
         missing = [label for label in q.labels if label not in seen]
         large = any(max(i.width, i.height) >= zoom_min_side for i in state["images"])
         if state.get("draft"):

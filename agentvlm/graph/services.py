@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from agentvlm.config import Config
 from agentvlm.errors import MissingDependencyError, ModelOutputError
+from agentvlm.images import PixelCache
 from agentvlm.models import ChatModel, Completion, Message, load_chat_model, structured
 from agentvlm.perception.cache import PerceptionCache
 from agentvlm.prompts import render
@@ -106,10 +107,11 @@ class Services:
         shared = self._shared
         with shared.lock:
             if shared.vlm is None:
+                from agentvlm.models.specs import BACKENDS, parse_spec
                 from agentvlm.models.vlm import load_vision_model
 
-                same_server = self.config.vlm == self.config.llm and self.config.vlm.split(":", 1)[0] in ("openai", "ollama")
-                shared.vlm = self.llm if same_server else load_vision_model(self.config.vlm)
+                one_client = self.config.vlm == self.config.llm and BACKENDS[parse_spec(self.config.vlm).backend].one_client
+                shared.vlm = self.llm if one_client else load_vision_model(self.config.vlm)
             return shared.vlm
 
     def tool(self, kind: ToolKind, name: str | None = None) -> Tool:
@@ -136,6 +138,20 @@ class Services:
             if key not in shared.sized:
                 shared.sized[key] = tool.at_input_size(size)
             return shared.sized[key]
+
+    @property
+    def pixels(self) -> PixelCache:
+        """Decoded images, shared by the tools of every graph on these services."""
+        return self._shared.pixels
+
+    def owned(self, key: str, make: Callable[[], Any]) -> Any:
+        """State a package keeps per ``Services`` (the retrieval package's search cache), made once
+        by ``make`` and shared by every graph's view; ``graph/`` need not know the package."""
+        shared = self._shared
+        with shared.lock:
+            if key not in shared.owned:
+                shared.owned[key] = make()
+            return shared.owned[key]
 
     def tool_params(self, tool: Tool, **overrides: Any) -> Any:
         return tool.params(**{**self.config.tools.params.get(tool.name, {}), **overrides})
@@ -180,7 +196,7 @@ class Services:
             detail = {"image": image.short_hash, **({"role": role} if role else {})}
             with rec.tool(runner.name, cached=hit is not None, **detail) as out:
                 try:
-                    result = hit if hit is not None else runner.run(image, p, region=region, prompts=image_prompts)
+                    result = hit if hit is not None else runner.run(image, p, region=region, prompts=image_prompts, cache=self.pixels)
                 except Exception as exc:  # a failing tool becomes a note; the answer uses the rest
                     if isinstance(exc, MissingDependencyError):
                         raise
@@ -273,3 +289,5 @@ class _Shared:
         self.vlm: Any = None
         self.tools = tools
         self.sized: dict[str, Tool | None] = {}
+        self.owned: dict[str, Any] = {}
+        self.pixels = PixelCache()

@@ -34,6 +34,6 @@ def load_chat_model(spec: str) -> ChatModel:
             f"the '{parsed.backend}' backend ({RESERVED[parsed.backend]}) is reserved but not available in "
             f"this version; known backends: {', '.join(BACKENDS)}"
         )
-    module, _, cls = BACKENDS[parsed.backend].partition(":")
+    module, _, cls = BACKENDS[parsed.backend].chat.partition(":")
     model: ChatModel = getattr(import_module(module), cls)(parsed)
     return model

@@ -1,7 +1,7 @@
 """The interface between the graph and language models: messages in, a completion out.
 
 A backend is one file with a class satisfying ``ChatModel`` plus one line in
-``agentvlm.models.BACKENDS``.
+``agentvlm.models.specs.BACKENDS``.
 """
 
 from __future__ import annotations

@@ -9,19 +9,40 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel
 
 from agentvlm.errors import ConfigError
 
-__all__ = ["BACKENDS", "DEFAULT_LLM", "RESERVED", "ModelSpec", "parse_spec"]
+__all__ = ["BACKENDS", "DEFAULT_LLM", "RESERVED", "Backend", "ModelSpec", "parse_spec"]
 
 DEFAULT_LLM = "llamacpp:smollm2"
 
-BACKENDS: dict[str, str] = {
-    "llamacpp": "agentvlm.models.llamacpp:LlamaCppModel",
-    "hf": "agentvlm.models.transformers:TransformersLLM",
-    "openai": "agentvlm.models.openai:OpenAIModel",
-    "ollama": "agentvlm.models.openai:OpenAIModel",
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One model backend: the class for the LLM role, and for the VLM role (``None``: text-only).
+
+    When both are the same class (an OpenAI-compatible client), one instance serves
+    both roles for a spec, so a server gets one connection pool and one concurrency limit.
+    """
+
+    chat: str
+    vision: str | None = None
+
+    @property
+    def one_client(self) -> bool:
+        return self.vision == self.chat
+
+
+# The one table of model backends: a new backend is one file plus one line here.
+BACKENDS: dict[str, Backend] = {
+    "llamacpp": Backend(chat="agentvlm.models.llamacpp:LlamaCppModel"),
+    "hf": Backend(chat="agentvlm.models.transformers:TransformersLLM", vision="agentvlm.models.transformers:TransformersVLM"),
+    "openai": Backend(chat="agentvlm.models.openai:OpenAIModel", vision="agentvlm.models.openai:OpenAIModel"),
+    "ollama": Backend(chat="agentvlm.models.openai:OpenAIModel", vision="agentvlm.models.openai:OpenAIModel"),
 }
 # Backends whose syntax is accepted but which are not built yet (none at present).
 RESERVED: dict[str, str] = {}

@@ -23,14 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentvlm.errors import ConfigError, InputError
 from agentvlm.models.base import Completion
-from agentvlm.models.specs import parse_spec
+from agentvlm.models.specs import BACKENDS, parse_spec
 from agentvlm.types import ImageRef
 
 if TYPE_CHECKING:
     from PIL import Image
 
 __all__ = [
-    "VISION_BACKENDS",
     "DescribeRequest",
     "ImageLike",
     "VisionModel",
@@ -45,11 +44,6 @@ __all__ = [
 ImageLike = Any
 """An ``ImageRef``, a PIL image, an RGB ``uint8`` numpy array (a crop) or a path."""
 
-VISION_BACKENDS: dict[str, str] = {
-    "hf": "agentvlm.models.transformers:TransformersVLM",
-    "openai": "agentvlm.models.openai:OpenAIModel",
-    "ollama": "agentvlm.models.openai:OpenAIModel",
-}
 
 YES_WORDS = ("yes", "no")
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
@@ -163,16 +157,12 @@ def load_vision_model(spec: str) -> VisionModel:
         >>> vlm.yes_probability(["photo.jpg"], "Is there a bus?").p  # doctest: +SKIP
     """
     parsed = parse_spec(spec)
-    if parsed.backend not in VISION_BACKENDS:
+    backend = BACKENDS.get(parsed.backend)
+    if backend is None or backend.vision is None:
         raise ConfigError(
             f"the '{parsed.backend}' backend is text-only and cannot be the VLM ('{spec}'); "
             "use hf:REPO_OR_DIR (e.g. hf:HuggingFaceTB/SmolVLM-256M-Instruct), openai:MODEL@URL or ollama:MODEL"
         )
-    if parsed.backend in ("openai", "ollama"):
-        from agentvlm.models import load_chat_model
-
-        shared: VisionModel = load_chat_model(spec)  # type: ignore[assignment]
-        return shared
-    module, _, cls = VISION_BACKENDS[parsed.backend].partition(":")
+    module, _, cls = backend.vision.partition(":")
     model: VisionModel = getattr(import_module(module), cls)(parsed)
     return model

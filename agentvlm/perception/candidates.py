@@ -16,7 +16,7 @@ from agentvlm.perception.scenes import PLACES, scene_candidates
 from agentvlm.question import Question
 from agentvlm.question.forms import COLOR_WORDS, NOT_FOUND
 from agentvlm.question.letters import LETTERS
-from agentvlm.question.vocabulary import canonical
+from agentvlm.question.vocabulary import label_of
 from agentvlm.types import Evidence, ImageRef
 
 __all__ = ["ATTRIBUTE_WORDS", "NOT_FOUND", "answer_candidates"]
@@ -27,11 +27,6 @@ ATTRIBUTE_WORDS: dict[str, tuple[str, ...]] = {
     "shape": ("round", "square", "rectangular", "triangular", "oval", "octagonal", "circular"),
     "size": ("small", "medium", "large"),
 }
-
-
-def _label(ev: Evidence) -> str:
-    name = ev.label or "object"
-    return canonical(name) or name.strip().lower()
 
 
 def answer_candidates(question: Question, evidence: Sequence[Evidence], *, images: Sequence[ImageRef] = ()) -> list[str] | None:
@@ -51,14 +46,14 @@ def answer_candidates(question: Question, evidence: Sequence[Evidence], *, image
     wanted = question.labels
     if form == "count":
         out: list[str] = []
-        for label in wanted or sorted({_label(e) for e in objects}):
-            mine = [e for e in objects if _label(e) == label]
+        for label in wanted or sorted({label_of(e, "object") for e in objects}):
+            mine = [e for e in objects if label_of(e, "object") == label]
             sure = sum(1 for e in mine if e.score is None or e.score >= SURE_SCORE)
             out += [str(sure), str(len(mine))]
         return list(dict.fromkeys(out or ["0"]))
     if form == "yes_no":
         if wanted and question.relation is None and question.attribute is None and question.number is None:
-            present = any(_label(e) in wanted for e in objects if (e.score or 1.0) >= SURE_SCORE)
+            present = any(label_of(e, "object") in wanted for e in objects if (e.score or 1.0) >= SURE_SCORE)
             return ["yes", "no"] if present else ["no", "yes"]
         return ["yes", "no"]
     if form in ("alternative", "compare") and question.options:
@@ -70,7 +65,7 @@ def answer_candidates(question: Question, evidence: Sequence[Evidence], *, image
         places = [
             f"at the {position_words(e.box)}"
             for e in sorted(objects, key=lambda e: -(e.score or 0))
-            if e.box is not None and (not wanted or _label(e) in wanted)
+            if e.box is not None and (not wanted or label_of(e, "object") in wanted)
         ]
         return list(dict.fromkeys([*places, NOT_FOUND]))
     if form == "place":
@@ -80,7 +75,7 @@ def answer_candidates(question: Question, evidence: Sequence[Evidence], *, image
     if form == "attribute" and question.attribute in ATTRIBUTE_WORDS:
         return list(ATTRIBUTE_WORDS[question.attribute])
     if form == "identify" and not question.needs_knowledge:
-        seen = [_label(e) for e in sorted(objects, key=lambda e: -(e.score or 0)) if (e.score or 1.0) >= SURE_SCORE]
+        seen = [label_of(e, "object") for e in sorted(objects, key=lambda e: -(e.score or 0)) if (e.score or 1.0) >= SURE_SCORE]
         others = [s for s in dict.fromkeys(seen) if s not in wanted]
         return others or None
     return None
@@ -93,7 +88,7 @@ def _colours(question: Question, objects: list[Evidence], images: Sequence[Image
         return []
     from agentvlm.perception.colors import dominant_color
 
-    named = [e for e in objects if _label(e) in question.labels] if question.labels else []
+    named = [e for e in objects if label_of(e, "object") in question.labels] if question.labels else []
     pool = named or ([e for e in objects if (e.score or 1.0) >= SURE_SCORE] if question.unseen else [])
     ranked = sorted(pool, key=lambda e: -(e.score or 0.0))[:3]
     return list(dict.fromkeys(c for e in ranked if (c := dominant_color(e, list(images)))))

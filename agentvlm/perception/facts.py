@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 
 from agentvlm.perception.spatial import larger, relations_between
-from agentvlm.question.vocabulary import canonical, plural
+from agentvlm.question.vocabulary import normal_label, plural
 from agentvlm.types import Box, Evidence
 
 __all__ = [
@@ -95,7 +95,7 @@ def counts(evidence: Sequence[Evidence]) -> dict[str, int]:
     tally: dict[str, int] = {}
     for ev in evidence:
         if ev.kind == "object" and ev.label:
-            name = _label(ev.label)
+            name = normal_label(ev.label)
             tally[name] = tally.get(name, 0) + 1
     return dict(sorted(tally.items(), key=lambda kv: (-kv[1], kv[0])))
 
@@ -160,18 +160,18 @@ def compute_facts(
         ['There is 1 bus.', 'bus #1 (det0) is at the center.', 'No dog was detected.']
     """
     ids = evidence_ids(evidence)
-    wanted = list(dict.fromkeys(_label(t) for t in targets))
+    wanted = list(dict.fromkeys(normal_label(t) for t in targets))
     by_class: dict[str, list[_Obj]] = {}
     objects = [(i, ev) for i, ev in enumerate(evidence) if ev.kind == "object" and ev.label]
     for i, ev in sorted(objects, key=lambda p: (_cx(p[1]), _cy(p[1]), ids[p[0]])):
-        by_class.setdefault(_label(ev.label or ""), []).append((ids[i], ev))
+        by_class.setdefault(normal_label(ev.label or ""), []).append((ids[i], ev))
     names = {
         i: f"{label} #{k} ({i})"
         for label, objs in by_class.items()
         for k, (i, _) in enumerate(objs, 1)
     }
     masks = [(ids[i], ev) for i, ev in enumerate(evidence) if ev.kind == "mask"]
-    mask_labels = {_label(ev.label or "object") for _, ev in masks}
+    mask_labels = {normal_label(ev.label or "object") for _, ev in masks}
 
     def class_facts(label: str) -> list[Fact]:
         objs = by_class.get(label, [])
@@ -197,7 +197,7 @@ def compute_facts(
         return out
 
     def mask_facts(about_targets: bool) -> list[Fact]:
-        labelled = [(i, _label(ev.label or "object"), ev) for i, ev in masks]
+        labelled = [(i, normal_label(ev.label or "object"), ev) for i, ev in masks]
         return [
             Fact(text=_mask_sentence(i, label, ev), evidence=[i], labels=[label])
             for i, label, ev in labelled
@@ -236,13 +236,9 @@ def _relation_facts(
             words = relations(a, b, aspect=aspect)
             if words and len(out) < MAX_RELATIONS:
                 text = f"{names[ia]} is {_join([_PHRASE.get(w, w) for w in words])} {names[ib]}."
-                labels = list(dict.fromkeys([_label(a.label or ""), _label(b.label or "")]))
+                labels = list(dict.fromkeys([normal_label(a.label or ""), normal_label(b.label or "")]))
                 out.append(Fact(text=text, evidence=[ia, ib], labels=labels))
     return out
-
-
-def _label(name: str) -> str:
-    return canonical(name) or name.strip().lower()
 
 
 def _cx(ev: Evidence) -> float:

@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
-from agentvlm.question.vocabulary import canonical
+from agentvlm.question.vocabulary import label_of
 from agentvlm.types import Evidence
 
 __all__ = ["CLOSE", "PLACES", "PLACES_BY_CLASS", "PLACES_BY_WORD", "scene_candidates"]
@@ -71,7 +71,7 @@ def scene_candidates(evidence: Sequence[Evidence], *, limit: int = 4) -> list[st
     votes: dict[str, float] = defaultdict(float)
     for ev in evidence:
         if ev.kind == "object" and ev.label:
-            label = canonical(ev.label) or ev.label.lower()
+            label = label_of(ev)
             for rank, place in enumerate(PLACES_BY_CLASS.get(label, ())):
                 votes[place] += (ev.score if ev.score is not None else 0.5) / (rank + 1)
         elif ev.kind == "text" and ev.text:

@@ -26,7 +26,7 @@ from agentvlm.perception.facts import (
     position_words,
 )
 from agentvlm.question import Question, analyze
-from agentvlm.question.vocabulary import canonical
+from agentvlm.question.vocabulary import label_of, normal_label
 from agentvlm.types import Box, Evidence
 from agentvlm.untrusted import clean, redact_lines
 
@@ -125,7 +125,7 @@ def verbalize(
         raise ValueError(f"budget_tokens must be at least 1, got {budget_tokens}")
     if image_count < 1:
         raise ValueError(f"image_count must be at least 1, got {image_count}")
-    named = [canonical(t) or t.strip().lower() for t in targets]
+    named = [normal_label(t) for t in targets]
     analysis = question if isinstance(question, Question) else analyze(question)
     wanted = list(dict.fromkeys(named)) or analysis.labels
     ids = evidence_ids(evidence)
@@ -190,13 +190,13 @@ def _image_lines(
     first = {label: i for i, label in enumerate(wanted)}
 
     def object_key(ev: Evidence) -> tuple[int, float, str]:
-        return (first.get(_label(ev), len(first)), -(ev.score or 0.0), ev.id)
+        return (first.get(label_of(ev, "object"), len(first)), -(ev.score or 0.0), ev.id)
 
     objects = sorted((ev for ev in evidence if ev.kind == "object" and ev.label), key=object_key)
     per_class: dict[str, int] = {}
     capped = 0
     for ev in objects:
-        label = _label(ev)
+        label = label_of(ev, "object")
         per_class[label] = per_class.get(label, 0) + 1
         if per_class[label] > MAX_OBJECTS_PER_CLASS:
             capped += 1
@@ -220,7 +220,7 @@ def _image_lines(
             add("Text", f"[{where}] {joined}" if where else joined, tier, [ev.id for ev in members])
 
     for ev in (ev for ev in evidence if ev.kind == "mask"):
-        label, area, where = _label(ev), ev.attributes.get("area"), mask_position(ev)
+        label, area, where = label_of(ev, "object"), ev.attributes.get("area"), mask_position(ev)
         what = (
             f"{label} covers {percent(float(area))}"
             if isinstance(area, (int, float))
@@ -309,11 +309,6 @@ def _render(lines: list[_Line], images: list[int], multi: bool, omitted: int, *,
 
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def _label(ev: Evidence) -> str:
-    name = ev.label or "object"
-    return canonical(name) or name.strip().lower()
 
 
 def _union(boxes: list[Box]) -> Box:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from agentvlm.programs.executor import Result
 from agentvlm.programs.language import Program
-from agentvlm.question.vocabulary import canonical
+from agentvlm.question.vocabulary import normal_label
 
 __all__ = ["LETTERS", "phrase"]
 
@@ -29,7 +29,7 @@ def _option(value: bool | int | str, choices: Sequence[str]) -> str | None:
         v = str(value).strip().lower()
         hits = [i for i, t in enumerate(texts) if t == v]
         if not hits:  # "the red car" names class car; "sofa" and "couch" are the same option
-            hits = [i for i, t in enumerate(texts) if (canonical(t) or t) == (canonical(v) or v) or v in t.split()]
+            hits = [i for i, t in enumerate(texts) if normal_label(t) == normal_label(v) or v in t.split()]
         if not hits:  # a position "top-left" answers "on the left or the right?"
             parts = set(v.replace("-", " ").split())
             hits = [i for i, t in enumerate(texts) if t.split() and t.split()[-1] in parts]

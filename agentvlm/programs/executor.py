@@ -19,7 +19,7 @@ from agentvlm.perception.colors import color_name, dominant_color
 from agentvlm.perception.facts import position_words
 from agentvlm.perception.spatial import TOUCH, gap, iou, larger, relation_holds
 from agentvlm.programs.language import Program
-from agentvlm.question.vocabulary import canonical, labels_in
+from agentvlm.question.vocabulary import canonical, label_of, labels_in
 from agentvlm.types import Box, Evidence, ImageRef
 
 __all__ = ["PRESENT", "SURE", "TEXT_TARGETS", "Result", "execute", "find", "iou", "relation_holds", "resolve", "text_regions"]
@@ -80,7 +80,7 @@ def find(evidence: Sequence[Evidence], label: str, *, region: str = "image", min
     area = _REGIONS.get(region)
     hits = [
         e for e in evidence
-        if e.kind == "object" and e.label and (canonical(e.label) or e.label) == label
+        if e.kind == "object" and e.label and label_of(e) == label
         and (e.score is None or e.score >= min_score) and e.box is not None
         and (area is None or area.x1 <= e.box.center[0] <= area.x2 and area.y1 <= e.box.center[1] <= area.y2)
     ]  # fmt: skip

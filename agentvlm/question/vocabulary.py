@@ -25,6 +25,7 @@ __all__ = [
     "label_of",
     "label_spans",
     "labels_in",
+    "normal_label",
     "plural",
 ]
 
@@ -117,10 +118,14 @@ def canonical(word: str) -> str | None:
     return _phrase_table(COCO_CLASSES).get(" ".join(word.lower().replace("-", " ").split())) or None
 
 
-def label_of(evidence: Any) -> str:
-    """The class an evidence's label names (``canonical``), else the label as given: the one label normaliser."""
-    label = getattr(evidence, "label", None) or ""
-    return canonical(label) or label
+def normal_label(name: str) -> str:
+    """The COCO class a label or phrase names (``canonical``), else the phrase lower-cased: the one label normaliser."""
+    return canonical(name) or name.strip().lower()
+
+
+def label_of(evidence: Any, default: str = "") -> str:
+    """``normal_label`` of an evidence's label (``default`` when it has none)."""
+    return normal_label(getattr(evidence, "label", None) or default)
 
 
 def labels_in(question: str, known: Iterable[str] = COCO_CLASSES) -> list[str]:

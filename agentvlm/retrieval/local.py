@@ -21,8 +21,6 @@ __all__ = ["INDEX_NAME", "LocalBackend", "index_path"]
 INDEX_NAME = ".agentvlm-index.json"
 INDEX_VERSION = 1
 SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
-_memo: dict[tuple[str, str], tuple[list[Chunk], BM25]] = {}
-_lock = threading.Lock()
 
 
 def index_path(corpus: Path) -> Path:
@@ -75,7 +73,7 @@ def _build(corpus: Path, files: list[Path]) -> list[Chunk]:
     return [c for f in files for c in (_read_jsonl(f) if f.suffix.lower() == ".jsonl" else _read_file(f))]
 
 
-def _load_index(corpus: Path) -> tuple[list[Chunk], BM25]:
+def _check(corpus: Path) -> list[Path]:
     if not corpus.exists():
         raise ConfigError(f"local search corpus not found: {corpus}; give a folder of .html/.md/.txt files or a .jsonl file")
     if corpus.is_file() and corpus.suffix.lower() not in {".jsonl", *SUFFIXES}:
@@ -83,31 +81,30 @@ def _load_index(corpus: Path) -> tuple[list[Chunk], BM25]:
     files = _files(corpus)
     if not files:
         raise ConfigError(f"local search corpus {corpus} has no .html, .htm, .md, .markdown, .txt or .jsonl files")
-    signature = _signature(corpus, files)
-    key = (str(corpus.resolve()), signature)
-    with _lock:
-        if key in _memo:
-            return _memo[key]
-        stored = index_path(corpus)
-        data: dict[str, Any] | None = None
-        if stored.exists():
-            try:
-                data = json.loads(stored.read_text())
-            except (OSError, ValueError):
-                data = None
-        if data and data.get("signature") == signature:
-            chunks = [Chunk(**c) for c in data["chunks"]]
-            bm25 = BM25.from_dict(data["bm25"])
-        else:
-            chunks = _build(corpus, files)
-            bm25 = BM25([tokenize(f"{c.title} {c.text}") for c in chunks])
-            payload = {"signature": signature, "chunks": [c.__dict__ for c in chunks], "bm25": bm25.to_dict()}
-            try:
-                stored.write_text(json.dumps(payload))
-            except OSError:
-                pass  # a read-only corpus is indexed in memory on every run
-        _memo[key] = (chunks, bm25)
-        return chunks, bm25
+    return files
+
+
+def _load_index(corpus: Path, files: list[Path], signature: str) -> tuple[list[Chunk], BM25]:
+    """The corpus's chunks and BM25 index: from its index file when that matches ``signature``, else built and stored."""
+    stored = index_path(corpus)
+    data: dict[str, Any] | None = None
+    if stored.exists():
+        try:
+            data = json.loads(stored.read_text())
+        except (OSError, ValueError):
+            data = None
+    if data and data.get("signature") == signature:
+        chunks = [Chunk(**c) for c in data["chunks"]]
+        bm25 = BM25.from_dict(data["bm25"])
+    else:
+        chunks = _build(corpus, files)
+        bm25 = BM25([tokenize(f"{c.title} {c.text}") for c in chunks])
+        payload = {"signature": signature, "chunks": [c.__dict__ for c in chunks], "bm25": bm25.to_dict()}
+        try:
+            stored.write_text(json.dumps(payload))
+        except OSError:
+            pass  # a read-only corpus is indexed in memory on every load
+    return chunks, bm25
 
 
 class LocalBackend:
@@ -116,10 +113,22 @@ class LocalBackend:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
         self.name = f"local:{self.path.resolve()}"
-        self.chunks, self.bm25 = _load_index(self.path)
+        self._lock = threading.Lock()
+        self._signature = ""
+        self.chunks: list[Chunk] = []
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Re-index when a file of the corpus changed since the last look (cheap when none did)."""
+        files = _check(self.path)
+        signature = _signature(self.path, files)
+        with self._lock:
+            if signature != self._signature:
+                self.chunks, self.bm25 = _load_index(self.path, files, signature)
+                self._signature = signature
 
     def search(self, query: str, *, k: int) -> list[SearchHit]:
-        self.chunks, self.bm25 = _load_index(self.path)  # cheap when unchanged; picks up edits
+        self._refresh()  # picks up edits to the corpus
         return [
             SearchHit(url=c.url, title=c.title, snippet=c.text[:240], text=c.text)
             for c in (self.chunks[i] for i, _ in self.bm25.top(tokenize(query), k))

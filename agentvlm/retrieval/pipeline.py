@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -67,8 +66,8 @@ class Searcher:
     """The search backends and result cache one ``Services`` owns; safe to share between threads.
 
     Web results go through ``cache`` (a bounded LRU in memory, then JSON files under
-    ``cache_dir/search``); local corpora are searched directly, and reloaded on every
-    ``backend`` call so edits to the corpus show.
+    ``cache_dir/search``); local corpora are searched directly and re-index themselves
+    when a file changes, so edits to the corpus show.
 
     Example:
         >>> searcher = Searcher(SearchCache(max_items=64))
@@ -85,7 +84,7 @@ class Searcher:
         """The backend ``spec`` names, loaded once (local corpora: on every call)."""
         key = spec or ""
         with self._lock:
-            if key not in self._backends or key.startswith("local:"):
+            if key not in self._backends:  # a local corpus re-indexes itself when its files change
                 self._backends[key] = load_backend(spec)
             return self._backends[key]
 
@@ -105,26 +104,18 @@ class Searcher:
         return hits
 
 
-# Each Services' own Searcher, living as long as it does. Services cannot hold one itself:
-# graph/ never imports retrieval/ (LAYOUT.md), so retrieval keeps it beside it, weakly.
-_searchers: weakref.WeakKeyDictionary[Services, Searcher] = weakref.WeakKeyDictionary()
-_searchers_lock = threading.Lock()
-
-
 def searcher_for(services: Services) -> Searcher:
-    """The ``Searcher`` of ``services``: made on first use, dropped with the ``Services``.
+    """The ``Searcher`` of ``services`` (shared by its graphs): made on first use, dropped with it.
 
-    Its cache folder is ``config.cache_dir / "search"`` when ``config.cache`` is on;
-    its memory holds the last ``DEFAULT_MAX_ITEMS`` (256) web searches.
+    Its cache folder is ``config.cache_dir / "search"`` when ``config.cache`` is on.
     """
-    with _searchers_lock:
-        found = _searchers.get(services)
-        if found is None:
-            config = services.config
-            folder = config.cache_dir / "search" if config.cache else None
-            cache = SearchCache(folder, max_items=DEFAULT_MAX_ITEMS)
-            found = _searchers[services] = Searcher(cache)
-        return found
+
+    def make() -> Searcher:
+        config = services.config
+        folder = config.cache_dir / "search" if config.cache else None
+        return Searcher(SearchCache(folder, max_items=DEFAULT_MAX_ITEMS))
+
+    return services.owned("retrieval.searcher", make)
 
 
 def _read(hit: SearchHit, fetcher: Fetcher, rec: Recorder) -> list[Chunk]:

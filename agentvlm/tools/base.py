@@ -116,6 +116,7 @@ class Tool(ABC):
         *,
         region: Box | None = None,
         prompts: list[Evidence] | None = None,
+        cache: Any = None,
     ) -> list[Evidence]:
         """Run on ``image`` (or on ``region`` of it) and return evidence in full-image coordinates.
 
@@ -125,6 +126,7 @@ class Tool(ABC):
             region: Look only inside this normalized box; boxes come back in full-image
                 coordinates with ``region`` recorded on each piece of evidence.
             prompts: Earlier evidence that prompts this tool (boxes for a segmenter).
+            cache: A ``agentvlm.images.PixelCache`` the decoded image is read through.
         """
         from agentvlm.images import crop
         from agentvlm.tools.masks import map_attributes
@@ -132,7 +134,7 @@ class Tool(ABC):
         if region is not None and (region.x2 <= region.x1 or region.y2 <= region.y1):
             raise ValueError(f"region {region.xyxyn} has no area; give x2 > x1 and y2 > y1")
         p = params if params is not None else self.Params()
-        pixels = crop(image, region)
+        pixels = crop(image, region, cache)
         found = self._run(pixels, p, prompts=_relative(prompts or [], region))
         out = []
         for ev in found:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from agentvlm.graph.services import Recorder, Services
-from agentvlm.question.vocabulary import canonical
+from agentvlm.question.vocabulary import label_of
 from agentvlm.tools.base import Tool
 from agentvlm.types import Box, Call, Evidence, ImageRef
 from agentvlm.zoom.cues import Cue
@@ -50,14 +50,14 @@ class Scorer(Protocol):
     ) -> list[dict[str, float]]: ...
 
 
-def edge_density(image: ImageRef, box: Box) -> float:
+def edge_density(image: ImageRef, box: Box, cache: Any = None) -> float:
     """Share of Canny edge pixels in the patch (seen at <= 256 px), scaled so 15% or more gives 1."""
     import cv2
     import numpy as np
 
     from agentvlm.images import crop
 
-    patch = np.ascontiguousarray(crop(image, None if box == _WHOLE else box))
+    patch = np.ascontiguousarray(crop(image, None if box == _WHOLE else box, cache))
     scale = 256 / max(patch.shape[:2])
     if scale < 1:
         patch = cv2.resize(patch, (max(1, round(patch.shape[1] * scale)), max(1, round(patch.shape[0] * scale))), interpolation=cv2.INTER_AREA)
@@ -112,7 +112,7 @@ class _ToolScorer:
             p = self.probability(self.run(image, box), cue)
             row = {"existence": confidence(p)}
             if "latent" in kinds:
-                row["latent"] = confidence(latent_proxy(p, edge_density(image, box)))
+                row["latent"] = confidence(latent_proxy(p, edge_density(image, box, self.services.pixels)))
             out.append(row)
         return out
 
@@ -133,7 +133,7 @@ class DetectorScorer(_ToolScorer):
         return cue.label is not None
 
     def probability(self, found: list[Evidence], cue: Cue) -> float:
-        return max((e.score or 0.0 for e in found if e.kind == "object" and (canonical(e.label or "") or e.label) == cue.label), default=0.0)
+        return max((e.score or 0.0 for e in found if e.kind == "object" and label_of(e) == cue.label), default=0.0)
 
 
 class OCRScorer(_ToolScorer):
