@@ -16,10 +16,10 @@ from pydantic import BaseModel
 
 from agentvlm.config import Config
 from agentvlm.errors import ConfigError, InputError
+from agentvlm.evidence.cache import PerceptionCache
 from agentvlm.graph import Services, compile_graph, load_graph_spec
 from agentvlm.images import open_image
 from agentvlm.models import ChatModel
-from agentvlm.perception.cache import PerceptionCache
 from agentvlm.sessions import next_turn, turn_thread
 from agentvlm.stopping import STOP, RunStopped
 from agentvlm.tools import Tool, ToolKind

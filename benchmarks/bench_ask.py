@@ -145,7 +145,7 @@ def main() -> int:
     # 3a. warm ask, fresh Agent and fresh in-memory cache per ask (tools really run)
     from agentvlm import Agent
     from agentvlm.config import Config
-    from agentvlm.perception.cache import PerceptionCache
+    from agentvlm.evidence.cache import PerceptionCache
 
     config = Config(cache=False)
     Agent(config, cache=PerceptionCache(None)).ask(*qa[0])  # warm-up: load every model

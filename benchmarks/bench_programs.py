@@ -92,8 +92,8 @@ def main() -> int:
 
     from agentvlm import Agent
     from agentvlm.config import Config
+    from agentvlm.evidence.cache import PerceptionCache
     from agentvlm.models import load_chat_model
-    from agentvlm.perception.cache import PerceptionCache
 
     llm = load_chat_model(Config().llm)
     cache = PerceptionCache(None, max_items=4096)

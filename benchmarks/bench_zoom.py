@@ -48,8 +48,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
+    from agentvlm.evidence.facts import SURE_SCORE
     from agentvlm.images import load_image
-    from agentvlm.perception.facts import SURE_SCORE
     from agentvlm.tools.detect_darknet import DarknetDetector
     from agentvlm.types import Box
     from agentvlm.zoom import DetectorScorer, regions, rule_cues, search_cue

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agentvlm import Agent, Answer, Config, InputError
-from agentvlm.perception.cache import PerceptionCache
+from agentvlm.evidence.cache import PerceptionCache
 
 SIGN = Path(__file__).resolve().parents[1] / "examples" / "images" / "sign_no_double_parking.jpg"
 DIRECTIONS = Path(__file__).resolve().parents[1] / "examples" / "images" / "sign_sports_centre_directions.jpg"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentvlm.perception import Fact, compute_facts, counts, evidence_ids, position_words, relations
+from agentvlm.evidence import Fact, compute_facts, counts, evidence_ids, position_words, relations
 from agentvlm.types import Box, Evidence
 
 

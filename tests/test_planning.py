@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from agentvlm.evidence.candidates import NOT_FOUND, answer_candidates
 from agentvlm.graph.nodes import rules_plan
-from agentvlm.perception.candidates import NOT_FOUND, answer_candidates
 from agentvlm.question import analyze
 from agentvlm.question.letters import option_letter as choice_letter
 from agentvlm.types import Box, Evidence

@@ -9,9 +9,9 @@ import pytest
 
 from agentvlm import Agent
 from agentvlm.config import Config
+from agentvlm.evidence.cache import PerceptionCache
 from agentvlm.graph.services import Recorder
 from agentvlm.images import load_image
-from agentvlm.perception.cache import PerceptionCache
 from agentvlm.programs import run_program
 from agentvlm.types import Answer
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from agentvlm.perception import compute_facts
-from agentvlm.perception.spatial import RELATIONS, iou, larger, relation_holds, relations_between
+from agentvlm.evidence import compute_facts
+from agentvlm.evidence.spatial import RELATIONS, iou, larger, relation_holds, relations_between
 from agentvlm.programs import Program, execute
 from agentvlm.programs.executor import SAME, find
 from agentvlm.programs.language import RELATIONS as PROGRAM_RELATIONS

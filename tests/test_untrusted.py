@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from agentvlm import Agent, Config
+from agentvlm.evidence.verbalize import verbalize
 from agentvlm.graph import Recorder, Services, builtin_graphs
 from agentvlm.models import Completion
 from agentvlm.models.vlm import DescribeRequest, YesNoRequest, YesProbability
-from agentvlm.perception.verbalize import verbalize
 from agentvlm.prompts import render
 from agentvlm.retrieval.pipeline import RetrievalOptions, format_sources, search_and_read
 from agentvlm.types import Answer, Box, Evidence, Source

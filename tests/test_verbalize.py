@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from agentvlm.perception import estimate_tokens, verbalize
+from agentvlm.evidence import estimate_tokens, verbalize
 from agentvlm.question import analyze
 from agentvlm.question.vocabulary import COCO_CLASSES, labels_in, plural
 from agentvlm.types import Box, Evidence
@@ -270,9 +270,9 @@ def test_plural(noun: str, expected: str) -> None:
 
 
 def test_package_exports_every_public_name_sorted() -> None:
-    package = importlib.import_module("agentvlm.perception")
+    package = importlib.import_module("agentvlm.evidence")
     modules = ("cache", "candidates", "facts", "scenes", "spatial", "verbalize")
-    names = {n for m in modules for n in sys.modules[f"agentvlm.perception.{m}"].__all__}
+    names = {n for m in modules for n in sys.modules[f"agentvlm.evidence.{m}"].__all__}
     assert set(package.__all__) == names
     constants = [n for n in package.__all__ if n.isupper()]
     assert package.__all__ == sorted(constants) + sorted(set(package.__all__) - set(constants))

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from agentvlm import Agent, Config
+from agentvlm.evidence.facts import SURE_SCORE
 from agentvlm.graph.services import Recorder
 from agentvlm.images import load_image
-from agentvlm.perception.facts import SURE_SCORE
 from agentvlm.tools.detect_darknet import DarknetDetector
 from agentvlm.tools.ocr_rapidocr import RapidOCRTool
 from agentvlm.types import Box

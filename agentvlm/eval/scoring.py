@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from agentvlm.eval.dataset import EvalItem
-from agentvlm.perception.candidates import NOT_FOUND
+from agentvlm.evidence.candidates import NOT_FOUND
 from agentvlm.question.letters import option_letter
 
 __all__ = [

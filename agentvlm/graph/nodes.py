@@ -16,11 +16,11 @@ from langgraph.types import Send
 from pydantic import BaseModel, Field, create_model
 
 from agentvlm.errors import ModelOutputError
+from agentvlm.evidence.candidates import answer_candidates
+from agentvlm.evidence.verbalize import verbalize as verbalize_evidence
 from agentvlm.graph.actions import prompts_for
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState, Plan
-from agentvlm.perception.candidates import answer_candidates
-from agentvlm.perception.verbalize import verbalize as verbalize_evidence
 from agentvlm.prompts import render
 from agentvlm.question import FORMS, Question, Target, accept_form, analyze
 from agentvlm.question.forms import conform

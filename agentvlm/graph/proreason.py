@@ -18,12 +18,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, create_model
 
 from agentvlm.errors import ModelOutputError
+from agentvlm.evidence.facts import SURE_SCORE
+from agentvlm.evidence.verbalize import verbalize
 from agentvlm.graph.actions import ANSWER, Decision, actions
 from agentvlm.graph.nodes import NodeFn, rules_plan, understood
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState
-from agentvlm.perception.facts import SURE_SCORE
-from agentvlm.perception.verbalize import verbalize
 from agentvlm.question.vocabulary import label_of, labels_in
 from agentvlm.tools import tool_kinds
 from agentvlm.types import Evidence

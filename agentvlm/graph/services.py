@@ -19,9 +19,9 @@ from pydantic import BaseModel
 
 from agentvlm.config import Config
 from agentvlm.errors import MissingDependencyError, ModelOutputError
+from agentvlm.evidence.cache import PerceptionCache
 from agentvlm.images import PixelCache
 from agentvlm.models import ChatModel, Completion, Message, load_chat_model, structured
-from agentvlm.perception.cache import PerceptionCache
 from agentvlm.prompts import render
 from agentvlm.tools import Tool, ToolKind, load_tool_class, tool_kind
 from agentvlm.types import Box, Call, Evidence, ImageRef

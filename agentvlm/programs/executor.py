@@ -5,7 +5,7 @@ so the answer can cite them. Conventions: boxes are ``xyxyn`` with y growing
 downward; when a class has several instances, the most confident one stands for
 "the X" (ties: the leftmost); ``count`` and ``exists`` only trust detections
 scored at least ``SURE`` (``PRESENT`` for exists), because recall passes run the detector at a low
-threshold that also finds ghosts. Relations and sizes are judged by ``agentvlm.perception.spatial``,
+threshold that also finds ghosts. Relations and sizes are judged by ``agentvlm.evidence.spatial``,
 the engine the facts are worded from, so a program never denies what a fact states.
 """
 
@@ -15,9 +15,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agentvlm.perception.colors import color_name, dominant_color
-from agentvlm.perception.facts import position_words
-from agentvlm.perception.spatial import TOUCH, gap, iou, larger, relation_holds
+from agentvlm.evidence.colors import color_name, dominant_color
+from agentvlm.evidence.facts import position_words
+from agentvlm.evidence.spatial import TOUCH, gap, iou, larger, relation_holds
 from agentvlm.programs.language import Program
 from agentvlm.question.vocabulary import canonical, label_of, labels_in
 from agentvlm.types import Box, Evidence, ImageRef
@@ -205,7 +205,7 @@ def text_regions(evidence: Sequence[Evidence]) -> list[Evidence]:
     Things that carry writing have no detector class; the text read on them marks
     where they are, so "Is the sign above the cup?" has two boxes to compare.
     """
-    from agentvlm.perception.verbalize import text_blocks
+    from agentvlm.evidence.verbalize import text_blocks
 
     out = []
     for _, rows in text_blocks([e for e in evidence if e.kind == "text" and e.text and e.box is not None]):

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from typing import Literal
 
 from agentvlm.errors import ModelError
+from agentvlm.evidence.colors import COLOR_NAMES, color_name
 from agentvlm.graph.services import Recorder, Services
-from agentvlm.perception.colors import COLOR_NAMES, color_name
 from agentvlm.programs.executor import resolve
 from agentvlm.programs.language import Program
 from agentvlm.question import Question, analyze

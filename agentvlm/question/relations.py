@@ -1,7 +1,7 @@
 """Relation words: the phrases people use for where one thing is relative to another.
 
 One vocabulary for the question analysis, the evidence programs and the facts:
-a phrase maps to one relation name that ``agentvlm.perception.spatial`` decides on
+a phrase maps to one relation name that ``agentvlm.evidence.spatial`` decides on
 boxes. Some relations no 2-D box test decides (which way something faces, how
 two things are aligned): they are matched like the others, so "facing away from"
 is not read as "away from" (far), and reported as undecidable.

@@ -14,7 +14,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from agentvlm.perception.cache import JsonCache
+from agentvlm.evidence.cache import JsonCache
 from agentvlm.retrieval.base import SearchHit
 
 __all__ = ["DEFAULT_MAX_ITEMS", "SearchCache"]

@@ -91,7 +91,7 @@ def build_server(config: Config | None = None, *, allow_paths: bool = True, sett
             image: A file path on the server's machine, or a data:image/...;base64 URI.
             graph: A graph from list_graphs (default moai: every tool runs).
         """
-        from agentvlm.perception.verbalize import verbalize
+        from agentvlm.evidence.verbalize import verbalize
 
         answer, picture = await run(image, "Describe the image.", graph)
         text = verbalize(answer.evidence, question=answer.question, budget_tokens=settings.config.evidence_budget * 2,

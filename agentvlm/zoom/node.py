@@ -12,10 +12,10 @@ import re
 from typing import Any, Literal
 
 from agentvlm.errors import ModelOutputError
+from agentvlm.evidence.facts import SURE_SCORE, position_words
 from agentvlm.graph.nodes import NodeFn, grounded_reply, make_reason, understood
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState
-from agentvlm.perception.facts import SURE_SCORE, position_words
 from agentvlm.question.vocabulary import label_of
 from agentvlm.tools import ToolKind
 from agentvlm.types import Evidence

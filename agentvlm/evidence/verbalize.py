@@ -18,7 +18,7 @@ from enum import IntEnum
 
 from pydantic import BaseModel
 
-from agentvlm.perception.facts import (
+from agentvlm.evidence.facts import (
     compute_facts,
     evidence_ids,
     mask_position,

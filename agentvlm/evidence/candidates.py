@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentvlm.perception.facts import SURE_SCORE, position_words
-from agentvlm.perception.scenes import PLACES, scene_candidates
+from agentvlm.evidence.facts import SURE_SCORE, position_words
+from agentvlm.evidence.scenes import PLACES, scene_candidates
 from agentvlm.question import Question
 from agentvlm.question.forms import COLOR_WORDS, NOT_FOUND
 from agentvlm.question.letters import LETTERS
@@ -86,7 +86,7 @@ def _colours(question: Question, objects: list[Evidence], images: Sequence[Image
     objects that were seen: the best guess there is, and the answer says it is a guess."""
     if not images:
         return []
-    from agentvlm.perception.colors import dominant_color
+    from agentvlm.evidence.colors import dominant_color
 
     named = [e for e in objects if label_of(e, "object") in question.labels] if question.labels else []
     pool = named or ([e for e in objects if (e.score or 1.0) >= SURE_SCORE] if question.unseen else [])
@@ -96,7 +96,7 @@ def _colours(question: Question, objects: list[Evidence], images: Sequence[Image
 
 def _text_blocks(lines: list[Evidence]) -> list[str]:
     """Whole blocks, the longest first: a sign's lines are read together, not one at a time."""
-    from agentvlm.perception.verbalize import text_blocks
+    from agentvlm.evidence.verbalize import text_blocks
 
     blocks = [" ".join(" ".join((e.text or "").split()) for row in rows for e in row) for _, rows in text_blocks(lines)]
     return list(dict.fromkeys(t for t in sorted(blocks, key=len, reverse=True) if t))[:16]

@@ -1,4 +1,4 @@
-"""Perception: tool evidence cached, turned into computed facts and compact prompt text.
+"""Evidence as data: tool evidence cached, turned into computed facts, answer candidates and compact prompt text.
 
 ``spatial`` decides which relations hold between two boxes, for facts and
 evidence programs alike; ``facts`` computes counts, positions and relations in
@@ -7,9 +7,9 @@ code; ``verbalize`` renders all of it within a token budget for a small LLM.
 
 from __future__ import annotations
 
-from agentvlm.perception.cache import PerceptionCache
-from agentvlm.perception.candidates import ATTRIBUTE_WORDS, NOT_FOUND, answer_candidates
-from agentvlm.perception.facts import (
+from agentvlm.evidence.cache import PerceptionCache
+from agentvlm.evidence.candidates import ATTRIBUTE_WORDS, NOT_FOUND, answer_candidates
+from agentvlm.evidence.facts import (
     Fact,
     compute_facts,
     counts,
@@ -19,14 +19,14 @@ from agentvlm.perception.facts import (
     position_words,
     relations,
 )
-from agentvlm.perception.scenes import (
+from agentvlm.evidence.scenes import (
     CLOSE,
     PLACES,
     PLACES_BY_CLASS,
     PLACES_BY_WORD,
     scene_candidates,
 )
-from agentvlm.perception.spatial import (
+from agentvlm.evidence.spatial import (
     RELATIONS,
     gap,
     inside,
@@ -35,7 +35,7 @@ from agentvlm.perception.spatial import (
     relation_holds,
     relations_between,
 )
-from agentvlm.perception.verbalize import Verbalized, estimate_tokens, text_blocks, verbalize
+from agentvlm.evidence.verbalize import Verbalized, estimate_tokens, text_blocks, verbalize
 
 __all__ = [
     "ATTRIBUTE_WORDS",

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from agentvlm.perception.spatial import larger, relations_between
+from agentvlm.evidence.spatial import larger, relations_between
 from agentvlm.question.vocabulary import normal_label, plural
 from agentvlm.types import Box, Evidence
 
