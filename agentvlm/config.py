@@ -91,24 +91,14 @@ class Config(BaseModel):
     @field_validator("llm", "vlm")
     @classmethod
     def _spec(cls, spec: str | None) -> str | None:
-        if spec is not None:
-            try:
-                parse_spec(spec)
-            except ConfigError as exc:
-                raise ValueError(str(exc)) from None
-        return spec
+        return _checked(parse_spec, spec)
 
     @field_validator("search")
     @classmethod
     def _search_spec(cls, spec: str | None) -> str | None:
-        if spec is not None:
-            from agentvlm.retrieval.backends import parse_search_spec
+        from agentvlm.retrieval.backends import parse_search_spec
 
-            try:
-                parse_search_spec(spec)
-            except ConfigError as exc:
-                raise ValueError(str(exc)) from None
-        return spec
+        return _checked(parse_search_spec, spec)
 
     def image_limits(self) -> ImageLimits:
         """The limits ``agentvlm.images.open_image`` applies to this agent's images."""
@@ -141,6 +131,16 @@ class Config(BaseModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             raise ConfigError(_explain(exc, source)) from None
+
+
+def _checked(parse: Any, spec: str | None) -> str | None:
+    """``spec`` when ``parse`` accepts it; its ConfigError becomes the validation error pydantic reports."""
+    if spec is not None:
+        try:
+            parse(spec)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+    return spec
 
 
 def _yaml_problem(exc: Exception) -> str:

@@ -266,3 +266,22 @@ def test_plugin_tool_and_node_from_entry_points(tmp_path: Path, zidane_jpg: Path
             Config.build({"tools": {"detect": "nope"}})
     finally:
         registry._plugins.cache_clear()
+
+
+def test_routers_take_node_ids_from_the_edge(tmp_path: Path, zidane_jpg: Path) -> None:
+    """fan_out_tools sends to whatever the graph calls its perceive and segment nodes."""
+    f = tmp_path / "renamed.yaml"
+    f.write_text(
+        "name: renamed\nnodes:\n"
+        "  plan: {type: plan, params: {planner: rules, tools: [detect]}}\n"
+        "  look: {type: perceive}\n  masks: {type: segment}\n  program: {type: program, params: {planner: rules}}\n"
+        "  verbalize: {type: verbalize}\n  reason: {type: reason}\n  answer: {type: answer}\n"
+        "entry: plan\nedges:\n"
+        "  - {from: plan, router: fan_out_tools, to: {perceive: look, segment: masks}}\n"
+        "  - {from: look, to: masks}\n  - {from: masks, to: program}\n"
+        "  - {from: program, router: program_or_reason, to: {answer: answer, verbalize: verbalize}}\n"
+        "  - {from: verbalize, to: reason}\n  - {from: reason, to: answer}\nfinish: answer\n"
+    )
+    answer = Agent.from_yaml(f, config=Config(cache=False)).ask(zidane_jpg, "How many people are in this picture?")
+    assert [s.node for s in answer.steps][:3] == ["plan", "look:detect", "masks"]
+    assert answer.text == "2"

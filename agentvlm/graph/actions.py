@@ -9,6 +9,7 @@ schema are built from this list.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,7 +23,7 @@ from agentvlm.question.vocabulary import label_of, labels_in
 from agentvlm.tools import ToolKindSpec, tool_kinds
 from agentvlm.types import Evidence
 
-__all__ = ["ANSWER", "Action", "Decision", "ToolAction", "actions", "prompts_for"]
+__all__ = ["ANSWER", "Action", "Decision", "FunctionAction", "ToolAction", "actions", "prompts_for"]
 
 ANSWER = "answer"
 RETRY_CONFIDENCE = 0.1  # targeted re-detection: only the named classes, so a low threshold is affordable
@@ -95,6 +96,29 @@ class ToolAction:
                 return {"evidence": [], "actions": [self.name]}
             return {"evidence": services.run_tool(self.name, images, rec, prompts=prompts, tag=tag), "actions": [self.name]}
         return {"evidence": services.run_tool(self.name, images, rec, tag=tag), "actions": [self.name]}
+
+
+RunFn = Callable[[Services, GraphState, Recorder, Decision, str], dict[str, Any]]
+
+
+def _always(services: Services) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class FunctionAction:
+    """An action made of a function: what a package registers (``ZOOM_ACTION = FunctionAction(...)``)."""
+
+    name: str
+    does: str
+    run_fn: RunFn
+    available_fn: Callable[[Services], bool] = _always
+
+    def available(self, services: Services) -> bool:
+        return self.available_fn(services)
+
+    def run(self, services: Services, state: GraphState, rec: Recorder, decision: Decision, tag: str) -> dict[str, Any]:
+        return self.run_fn(services, state, rec, decision, tag)
 
 
 def actions(services: Services) -> dict[str, Action]:

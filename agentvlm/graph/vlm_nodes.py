@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentvlm.graph.actions import FunctionAction
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState, Plan
 from agentvlm.models.vlm import DescribeRequest, YesNoRequest
@@ -30,6 +31,14 @@ def _clean(text: str) -> str:
     return " ".join(text.split())[:_MAX_CHARS]
 
 
+def _vlm_and_plan(services: Services, state: GraphState, rec: Recorder) -> tuple[Any, Plan]:
+    """The configured VLM (``None``, noted, when there is none) and the plan it works from."""
+    vlm = services.vlm
+    if vlm is None:
+        rec.note(NO_VLM_NOTE)
+    return vlm, state.get("plan") or Plan()
+
+
 def make_describe(services: Services, *, max_tokens: int = 128) -> Any:
     """Describe each image under the plan's query-specific instruction (Prism's perception stage).
 
@@ -38,11 +47,9 @@ def make_describe(services: Services, *, max_tokens: int = 128) -> Any:
     """
 
     def describe(state: GraphState, rec: Recorder) -> dict[str, Any]:
-        vlm = services.vlm
+        vlm, plan = _vlm_and_plan(services, state, rec)
         if vlm is None:
-            rec.note(NO_VLM_NOTE)
             return {}
-        plan = state.get("plan") or Plan()
         images = state["images"]
         requests = [DescribeRequest(images=[ref], prompt=plan.instruction, max_tokens=max_tokens) for ref in images]
         found: list[Evidence] = []
@@ -67,11 +74,9 @@ def make_ask_vlm(services: Services, *, max_targets: int = 3, max_tokens: int = 
     """
 
     def ask_vlm(state: GraphState, rec: Recorder) -> dict[str, Any]:
-        vlm = services.vlm
+        vlm, plan = _vlm_and_plan(services, state, rec)
         if vlm is None:
-            rec.note(NO_VLM_NOTE)
             return {}
-        plan = state.get("plan") or Plan()
         targets = plan.targets[:max_targets]
         if not targets:
             rec.note("no targets in the plan: nothing to ask the VLM")
@@ -104,20 +109,14 @@ def make_ask_vlm(services: Services, *, max_targets: int = 3, max_tokens: int = 
     return ask_vlm
 
 
-class _AskVLM:
-    """ProReason's ``ask_vlm``: put the decision's target (or the question) to the perception VLM."""
-
-    name = "ask_vlm"
-    does = "ask a vision model"
-
-    def available(self, services: Services) -> bool:
-        return services.config.vlm is not None
-
-    def run(self, services: Services, state: GraphState, rec: Recorder, decision: Any, tag: str) -> dict[str, Any]:
-        vlm = services.vlm
-        completion = vlm.describe(state["images"], decision.target or state["question"])
-        rec.model(vlm.spec, completion, role="ask_vlm")
-        return {"evidence": [Evidence(id=f"{tag}vlm0", tool=vlm.spec, kind="statement", text=completion.text.strip())]}
+def _ask_vlm_action(services: Services, state: GraphState, rec: Recorder, decision: Any, tag: str) -> dict[str, Any]:
+    vlm = services.vlm
+    completion = vlm.describe(state["images"], decision.target or state["question"])
+    rec.model(vlm.spec, completion, role="ask_vlm")
+    return {"evidence": [Evidence(id=f"{tag}vlm0", tool=vlm.spec, kind="statement", text=completion.text.strip())]}
 
 
-ASK_VLM_ACTION = _AskVLM()
+ASK_VLM_ACTION = FunctionAction(
+    "ask_vlm", "ask a vision model", _ask_vlm_action, available_fn=lambda services: services.config.vlm is not None
+)
+"""ProReason's ``ask_vlm``: put the decision's target (or the question) to the perception VLM."""

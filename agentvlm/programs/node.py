@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from agentvlm.graph.actions import FunctionAction
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.programs.answers import LETTERS, phrase
 from agentvlm.programs.arithmetic import compute
@@ -113,21 +114,13 @@ def program_or_reason(state: Any) -> str:
     return "answer" if state.get("draft") else "verbalize"
 
 
-class _Program:
-    """ProReason's ``program``: ``run_program``; its answer becomes a statement the summarizer reads."""
-
-    name = "program"
-    does = "compute the answer from the evidence"
-
-    def available(self, services: Services) -> bool:
-        return True
-
-    def run(self, services: Services, state: Any, rec: Recorder, decision: Any, tag: str) -> dict[str, Any]:
-        out = run_program(services, state, rec) or {}
-        evidence = list(out.get("evidence", []))  # detections from its recall passes
-        if out.get("draft"):
-            evidence.append(Evidence(id=f"{tag}prog0", tool="program", kind="statement", text=f"A program computed the answer: {out['draft']}"))
-        return {"evidence": evidence}
+def _program_action(services: Services, state: Any, rec: Recorder, decision: Any, tag: str) -> dict[str, Any]:
+    out = run_program(services, state, rec) or {}
+    evidence = list(out.get("evidence", []))  # detections from its recall passes
+    if out.get("draft"):
+        evidence.append(Evidence(id=f"{tag}prog0", tool="program", kind="statement", text=f"A program computed the answer: {out['draft']}"))
+    return {"evidence": evidence}
 
 
-PROGRAM_ACTION = _Program()
+PROGRAM_ACTION = FunctionAction("program", "compute the answer from the evidence", _program_action)
+"""ProReason's ``program``: ``run_program``; its answer becomes a statement the summarizer reads."""

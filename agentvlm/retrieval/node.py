@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from agentvlm.errors import ModelError
+from agentvlm.graph.actions import FunctionAction
 from agentvlm.graph.nodes import NodeFn
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState
@@ -108,21 +109,15 @@ def make_answer_with_sources(services: Services, *, max_tokens: int = 64) -> Nod
     return answer_with_sources
 
 
-class _WebSearch:
-    """ProReason's ``web_search``: the retrieval pipeline's sources, and their text as one statement."""
+def _search_action(services: Services, state: GraphState, rec: Recorder, decision: Any, tag: str) -> dict[str, Any]:
+    from agentvlm.retrieval.pipeline import search_and_read
 
-    name = "web_search"
-    does = "look up knowledge the image lacks"
-
-    def available(self, services: Services) -> bool:
-        return bool(services.config.search)
-
-    def run(self, services: Services, state: GraphState, rec: Recorder, decision: Any, tag: str) -> dict[str, Any]:
-        from agentvlm.retrieval.pipeline import search_and_read
-
-        sources, context = search_and_read(services, state["question"], state.get("evidence", []), rec)
-        evidence = [Evidence(id=f"{tag}web0", tool="web_search", kind="statement", text=context)] if context else []
-        return {"evidence": evidence, "sources": sources}
+    sources, context = search_and_read(services, state["question"], state.get("evidence", []), rec)
+    evidence = [Evidence(id=f"{tag}web0", tool="web_search", kind="statement", text=context)] if context else []
+    return {"evidence": evidence, "sources": sources}
 
 
-WEB_SEARCH_ACTION = _WebSearch()
+WEB_SEARCH_ACTION = FunctionAction(
+    "web_search", "look up knowledge the image lacks", _search_action, available_fn=lambda services: bool(services.config.search)
+)
+"""ProReason's ``web_search``: the retrieval pipeline's sources, and their text as one statement."""

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from agentvlm.errors import ModelOutputError
 from agentvlm.evidence.facts import SURE_SCORE, position_words
+from agentvlm.graph.actions import FunctionAction
 from agentvlm.graph.nodes import NodeFn, grounded_reply, make_reason, understood
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState
@@ -203,17 +204,9 @@ def make_zoom_reason(services: Services, *, max_tokens: int = 64) -> NodeFn:
     return reason
 
 
-class _Zoom:
-    """ProReason's ``zoom``: ``zoom_search`` for what the question names."""
-
-    name = "zoom"
-    does = "search a large image patch by patch for small objects or small text"
-
-    def available(self, services: Services) -> bool:
-        return True
-
-    def run(self, services: Services, state: GraphState, rec: Recorder, decision: Any, tag: str) -> dict[str, Any]:
-        return {"evidence": zoom_search(services, state, rec, tag=tag)}
+def _zoom_action(services: Services, state: GraphState, rec: Recorder, decision: Any, tag: str) -> dict[str, Any]:
+    return {"evidence": zoom_search(services, state, rec, tag=tag)}
 
 
-ZOOM_ACTION = _Zoom()
+ZOOM_ACTION = FunctionAction("zoom", "search a large image patch by patch for small objects or small text", _zoom_action)
+"""ProReason's ``zoom``: ``zoom_search`` for what the question names."""
