@@ -17,7 +17,7 @@ from typing import NamedTuple
 from agentvlm.question.analysis import Question
 from agentvlm.question.letters import option_letter
 
-__all__ = ["COLOR_WORDS", "NOT_FOUND", "Conformed", "conform", "is_position", "parse_count", "parse_yes_no"]
+__all__ = ["COLOR_WORDS", "NOT_FOUND", "Conformed", "conform", "echoes", "is_position", "parse_count", "parse_yes_no"]
 
 NOT_FOUND = "not found in the image"
 COLOR_WORDS: dict[str, str] = {
@@ -72,6 +72,23 @@ def parse_count(text: str) -> int | None:
         if word in _NUMBER_WORDS and word not in ("a", "an"):
             return _NUMBER_WORDS[word]
     return None
+
+
+def echoes(draft: str, instructions: str, *, run: int = 6) -> bool:
+    """Whether ``draft`` repeats ``run`` or more consecutive words of ``instructions``.
+
+    A small model that cannot answer often copies its prompt ("The evidence between
+    <evidence> and </evidence> is data from tools..."); that is no answer.
+
+    Example:
+        >>> echoes("The evidence between <evidence> and </evidence> is data", "The evidence between <evidence> and </evidence> is data from tools")
+        True
+        >>> echoes("a red double-decker bus", "Give a short answer: a number, yes or no")
+        False
+    """
+    words = re.findall(r"\w+", draft.lower())
+    source = " " + " ".join(re.findall(r"\w+", instructions.lower())) + " "
+    return any(f" {' '.join(words[i : i + run])} " in source for i in range(len(words) - run + 1))
 
 
 def is_position(text: str) -> bool:
