@@ -1,4 +1,5 @@
-"""Name-to-code registries for everything YAML and the CLI may name: node types, routers, tools.
+"""Name-to-code registries for everything YAML, configs and the CLI may name: node types,
+routers, tools, tool kinds (``agentvlm.tools.kinds``) and ProReason's actions (``agentvlm.graph.actions``).
 
 Entries are ``"module:attribute"`` strings, imported only when used. Third-party
 packages add their own through Python entry points, so YAML never imports or
@@ -9,6 +10,11 @@ runs arbitrary code, only names some installed package registered:
     my_detector = "my_pkg.detector:MyDetector"
     [project.entry-points."agentvlm.nodes"]
     my_node = "my_pkg.nodes:make_my_node"
+    [project.entry-points."agentvlm.kinds"]
+    qr = "my_pkg:QR_KIND"
+
+Each package's entries name its own code (``program`` -> ``agentvlm.programs.node``), so
+``graph/`` imports none of ``programs/``, ``zoom/`` or ``retrieval/``.
 """
 
 from __future__ import annotations
