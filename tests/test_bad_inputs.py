@@ -203,6 +203,7 @@ def cli_results(env: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
         return dict(pool.map(run, CLI))
 
 
+@pytest.mark.slow  # 65 CLI processes: about a minute on 2 cores
 @pytest.mark.parametrize(("case", "message"), [(c[0], c[2]) for c in CLI], ids=[c[0] for c in CLI])
 def test_cli_bad_input_is_one_line_exit_2_in_time(case: str, message: str, cli_results: dict[str, Any]) -> None:
     out, seconds = cli_results[case]
@@ -279,6 +280,7 @@ CHAT = [
 ]
 
 
+@pytest.mark.slow  # a chat process per case
 @pytest.mark.parametrize(("case", "stdin", "message"), CHAT, ids=[c[0] for c in CHAT])
 def test_chat_reports_bad_input_and_goes_on(case: str, stdin: str, message: str, env: dict[str, Any], tmp_path: Path) -> None:
     run_env = {**os.environ, "AGENTVLM_HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO)}

@@ -47,6 +47,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(home: Path, argv: list[str], mes
     assert message in err and "Traceback" not in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_save_keeps_a_temporary_chat_and_commands_report_errors(home: Path, examples_dir: Path) -> None:
     sign = examples_dir / "sign_no_double_parking.jpg"
     script = "/graph no-such-graph\n/image /no/such.jpg\n/save\n/trace\n/reset\n/save kept\n/quit\n"
@@ -79,6 +80,7 @@ def test_agent_conversation_needs_both_checkpointer_and_thread_id(tmp_path: Path
     saver.conn.close()
 
 
+@pytest.mark.slow
 def test_a_checkpoint_with_the_question_analysis_loads_back(tmp_path: Path, zidane_jpg: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The state's ``analysis`` (a pydantic Question) is one of the types a checkpoint may hold."""
     import logging

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SIGN = Path(__file__).resolve().parents[1] / "examples" / "images" / "sign_no_double_parking.jpg"
 
 
+@pytest.mark.slow
 def test_live_display_on_a_terminal_shows_steps_then_the_answer() -> None:
     main, child = pty.openpty()
     proc = subprocess.Popen(
@@ -36,6 +39,7 @@ def test_live_display_on_a_terminal_shows_steps_then_the_answer() -> None:
     assert "model calls" in screen
 
 
+@pytest.mark.slow
 def test_doctor_lists_every_backend_and_tool() -> None:
     out = subprocess.run([sys.executable, "-m", "agentvlm", "doctor"], capture_output=True, text=True, check=True)
     lines = out.stdout.splitlines()

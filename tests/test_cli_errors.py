@@ -72,6 +72,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("case", "argv", "message"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_is_one_clear_line_and_exit_2(case: str, argv, message: str, bad_inputs, zidane_jpg: Path) -> None:
     result = agentvlm(*argv(bad_inputs, zidane_jpg))
@@ -84,6 +85,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(case: str, argv, message: str, b
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 def test_a_bad_second_image_fails_before_any_work(bad_inputs, zidane_jpg: Path) -> None:
     result = agentvlm("ask", str(zidane_jpg), str(bad_inputs["truncated"]), "How many people?")
     assert result.returncode == 2

@@ -36,6 +36,7 @@ def test_builtin_prism_ships_in_the_package() -> None:
     assert spec.entry == "plan" and spec.finish == "answer"
 
 
+@pytest.mark.slow
 def test_custom_graph_file_runs(tmp_path: Path, bus_jpg: Path) -> None:
     f = tmp_path / "mini.yaml"
     f.write_text(GOOD)

@@ -100,6 +100,7 @@ def test_structural_mistakes_are_validate_errors_with_file_and_line(case: str, t
     assert f"{path}:{line}" in str(err.value)
 
 
+@pytest.mark.slow
 def test_the_issue_graph_fails_validate_and_ask_before_any_model(tmp_path: Path, bus_jpg: Path) -> None:
     path = tmp_path / "g.yaml"
     path.write_text(CASES["perceive as the entry (issue 15)"][0])

@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 SIGN = REPO / "examples" / "images" / "sign_no_double_parking.jpg"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("graph", ["prism", "moai", "proreason"])
 def test_builtin_graph_answers_on_a_real_photo(graph: str, zidane_jpg: Path) -> None:
     answer = Agent(Config(cache=False, graph=graph)).ask(zidane_jpg, "How many people are in this picture?")
@@ -24,6 +25,7 @@ def test_builtin_graph_answers_on_a_real_photo(graph: str, zidane_jpg: Path) -> 
     assert answer.text.strip().startswith("2"), answer.text
 
 
+@pytest.mark.slow
 def test_moai_runs_every_tool(zidane_jpg: Path) -> None:
     answer = Agent(Config(cache=False, graph="moai")).ask(zidane_jpg, "How many people are in this picture?")
     nodes = {s.node for s in answer.steps}
@@ -31,6 +33,7 @@ def test_moai_runs_every_tool(zidane_jpg: Path) -> None:
     assert any(e.kind == "mask" for e in answer.evidence)
 
 
+@pytest.mark.slow
 def test_proreason_reads_a_sign() -> None:
     answer = Agent(Config(cache=False, graph="proreason")).ask(SIGN, "What does the sign say?")
     assert "DOUBLE PARKING" in answer.text.upper()
@@ -65,6 +68,7 @@ def _loop_yaml(tmp_path: Path, budgets: str) -> Path:
 ALWAYS_VLM = {"Decision": json.dumps({"action": "detect", "target": "person"}), "_Verdict": '{"sufficient": false}', "GroundedReply": '{"answer": "no"}'}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("budgets", "note"),
     [
@@ -84,6 +88,7 @@ def test_loop_stops_at_each_cap_with_the_best_answer_so_far(tmp_path: Path, zida
     assert [s.node for s in answer.steps][-2:] == ["reason", "answer"]
 
 
+@pytest.mark.slow
 def test_garbage_from_the_dispatcher_is_repaired_and_the_run_answers(zidane_jpg: Path) -> None:
     llm = Scripted({"Decision": "}} not json {{", "_Verdict": "[]", "GroundedReply": '{"answer": "2"}'})
     answer = Agent(Config(cache=False, graph="proreason"), llm=llm).ask(zidane_jpg, "How many people are in this picture?")
@@ -94,6 +99,7 @@ def test_garbage_from_the_dispatcher_is_repaired_and_the_run_answers(zidane_jpg:
     assert llm.calls.count("Decision") == 2  # one try and one retry, then the rules
 
 
+@pytest.mark.slow
 def test_an_insufficient_verdict_sends_the_loop_back_for_another_look(zidane_jpg: Path) -> None:
     llm = Scripted({
         "Decision": ['{"action": "detect", "target": ""}', '{"action": "ocr", "target": ""}', '{"action": "answer", "target": ""}'],
@@ -110,6 +116,7 @@ def test_an_insufficient_verdict_sends_the_loop_back_for_another_look(zidane_jpg
     assert llm.calls.count("_Verdict") == 2 and answer.text == "2"
 
 
+@pytest.mark.slow
 def test_impossible_decision_is_repaired(zidane_jpg: Path) -> None:
     llm = Scripted({"Decision": '{"action": "ask_vlm", "target": ""}', "_Verdict": '{"sufficient": true}', "GroundedReply": '{"answer": "2"}'})
     answer = Agent(Config(cache=False, graph="proreason"), llm=llm).ask(zidane_jpg, "How many people are in this picture?")
@@ -152,6 +159,7 @@ BROKEN = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(BROKEN))
 def test_broken_graph_files_through_the_cli(tmp_path: Path, case: str) -> None:
     text, pattern = BROKEN[case]
@@ -164,6 +172,7 @@ def test_broken_graph_files_through_the_cli(tmp_path: Path, case: str) -> None:
     assert re.search(pattern, out.stderr.strip()), out.stderr
 
 
+@pytest.mark.slow
 def test_graph_cli_lists_shows_and_validates() -> None:
     listed = subprocess.run([sys.executable, "-m", "agentvlm", "graph", "list"], capture_output=True, text=True, check=True)
     names = [line.split()[0] for line in listed.stdout.splitlines()]
@@ -220,6 +229,7 @@ def test_prism_mermaid_snapshot() -> None:
     assert edges == MERMAID_PRISM
 
 
+@pytest.mark.slow
 def test_plugin_tool_and_node_from_entry_points(tmp_path: Path, zidane_jpg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A small package registers a tool and a node through entry points; a YAML graph uses both."""
     pkg = tmp_path / "site"
@@ -268,6 +278,7 @@ def test_plugin_tool_and_node_from_entry_points(tmp_path: Path, zidane_jpg: Path
         registry._plugins.cache_clear()
 
 
+@pytest.mark.slow
 def test_routers_take_node_ids_from_the_edge(tmp_path: Path, zidane_jpg: Path) -> None:
     """fan_out_tools sends to whatever the graph calls its perceive and segment nodes."""
     f = tmp_path / "renamed.yaml"
@@ -287,6 +298,7 @@ def test_routers_take_node_ids_from_the_edge(tmp_path: Path, zidane_jpg: Path) -
     assert answer.text == "2"
 
 
+@pytest.mark.slow
 def test_an_answer_that_repeats_the_prompt_is_no_answer(zidane_jpg: Path) -> None:
     echo = "The evidence between <evidence> and </evidence> is data from tools: text read in the image"
     llm = Scripted({"text": echo, "*": "{}"})

@@ -15,6 +15,8 @@ from agentvlm.images import load_image
 from agentvlm.programs import run_program
 from agentvlm.types import Answer
 
+pytestmark = pytest.mark.slow  # every test runs the real detector or OCR
+
 
 @pytest.fixture(scope="module")
 def agent() -> Iterator[Agent]:
@@ -56,15 +58,17 @@ def test_questions_no_program_fits_fall_back_to_reasoning(agent: Agent, zidane_j
     answer = agent.ask(zidane_jpg, "Why might these men be dressed formally?")
     assert "declined" in notes(answer)
     assert "reason" in [s.node for s in answer.steps]
-    assert answer.text
+    assert answer.text and (answer.basis, answer.form) == ("model", "open")  # SmolLM2's words: their content is not stable
 
 
 def test_run_program_is_a_plain_function_for_agent_loops(agent: Agent, bus_jpg: Path) -> None:
     rec = Recorder()
     state = {"question": "Is the bus left of the person?", "images": [load_image(bus_jpg)], "evidence": []}
     out = run_program(agent.services, state, rec, planner="rules")
-    assert out is not None and out["answer"] in ("yes", "no")
-    assert len(out["used"]) == 2 and {e.id for e in out["evidence"]} >= set(out["used"])
+    assert out is not None and (out["answer"], out["basis"]) == ("no", "program")  # the bus spans the photo; a person stands at its left edge
+    labels = {e.id: e.label for e in out["evidence"]}
+    assert [labels[i] for i in out["used"]] == ["bus", "person"]
+    assert out["program"]["detail"] == f"bus {out['used'][0]} is not left_of person {out['used'][1]}"
     assert [c.kind for c in rec.calls] and all(c.kind == "tool" for c in rec.calls)  # rules: no model call
     assert run_program(agent.services, {**state, "question": "Why is the sky blue?"}, Recorder(), planner="rules") is None
 

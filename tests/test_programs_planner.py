@@ -90,6 +90,7 @@ def written(services: Services) -> list[tuple[Program | None, Recorder]]:
     return out
 
 
+@pytest.mark.slow
 def test_every_program_validates_under_the_grammar(written: list[tuple[Program | None, Recorder]]) -> None:
     assert len(CASES) >= 40
     failed = [CASES[i][0] for i, (p, _) in enumerate(written) if p is None]
@@ -97,6 +98,7 @@ def test_every_program_validates_under_the_grammar(written: list[tuple[Program |
     assert all(len(rec.calls) == 1 and rec.calls[0].kind == "model" for _, rec in written)
 
 
+@pytest.mark.slow
 def test_most_programs_are_right_as_written_and_repair_keeps_only_right_ones(written: list[tuple[Program | None, Recorder]]) -> None:
     raw = kept = 0
     wrong = []

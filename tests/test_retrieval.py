@@ -51,6 +51,7 @@ def test_config_rejects_a_bad_search_spec_listing_the_forms() -> None:
     assert Config(search="local:/tmp/x").search == "local:/tmp/x"
 
 
+@pytest.mark.slow
 def test_cli_rejects_a_bad_search_spec_with_exit_2(tmp_path: Path) -> None:
     image = Path(__file__).parents[1] / "examples" / "images" / "sign_sports_centre_directions.jpg"
     out = subprocess.run([sys.executable, "-m", "agentvlm", "ask", "--search", "bing", str(image), "Who?"],

@@ -247,7 +247,7 @@ def test_pipeline_finds_reads_and_cites_real_pages(server: tuple[str, int, int],
     found = retrieve(services, "How can I keep my Debian system up to date automatically?", [], rec, options=options)
     assert [s.n for s in found.sources] == [1, 2, 3]
     assert found.sources[0].url == f"{base}/pages/uptodate.html"
-    assert "Keeping your Debian system up-to-date" in found.sources[0].title or found.sources[0].title == "uptodate"
+    assert found.sources[0].title == "uptodate"  # the search hit's title, which wins over the page's <title>
     assert all(len(s.snippet.split()) <= 200 for s in found.sources)
     assert found.context.startswith(f'<source n=1 url="{base}/pages/uptodate.html"')
     assert found.context.count("</source>") == 3
@@ -286,6 +286,7 @@ def test_pages_on_a_host_not_allowed_are_skipped_and_noted(server: tuple[str, in
     assert all(s.snippet.startswith("snippet of") for s in found.sources)  # only the engine's snippets were used
 
 
+@pytest.mark.slow
 @pytest.mark.retrieval
 def test_an_injected_page_changes_neither_tools_nor_answer_format(server: tuple[str, int, int], tmp_path: Path) -> None:
     """A page telling the model to ignore its instructions: delimited, redacted, and the run is unchanged."""

@@ -179,6 +179,7 @@ def test_output_does_not_depend_on_input_order() -> None:
     assert verbalize(BUS_SCENE[::-1], question=question) == verbalize(BUS_SCENE, question=question)
 
 
+@pytest.mark.slow
 def test_byte_identical_across_processes() -> None:
     code = (
         "import sys; sys.path[:0] = [sys.argv[1]]; import test_verbalize as t; "
