@@ -7,7 +7,7 @@ code; ``verbalize`` renders all of it within a token budget for a small LLM.
 
 from __future__ import annotations
 
-from agentvlm.evidence.cache import PerceptionCache
+from agentvlm.evidence.cache import JsonCache, PerceptionCache
 from agentvlm.evidence.candidates import ATTRIBUTE_WORDS, NOT_FOUND, answer_candidates
 from agentvlm.evidence.facts import (
     Fact,
@@ -46,6 +46,7 @@ __all__ = [
     "PLACES_BY_WORD",
     "RELATIONS",
     "Fact",
+    "JsonCache",
     "PerceptionCache",
     "Verbalized",
     "answer_candidates",
