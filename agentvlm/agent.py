@@ -68,6 +68,7 @@ class Agent:
         tools: dict[ToolKind, Tool] | None = None,
         cache: PerceptionCache | None = None,
         checkpointer: Any = None,
+        vlm: Any = None,
     ) -> None:
         config = config or Config()
         updates: dict[str, Any] = {}
@@ -88,7 +89,7 @@ class Agent:
         if graph_models:
             config = Config.build({**config.model_dump(), **graph_models}, source=self.graph_source)
         self.config = config
-        self.services = Services(config, llm=llm if not isinstance(llm, (str, type(None))) else None, tools=tools, cache=cache)
+        self.services = Services(config, llm=llm if not isinstance(llm, (str, type(None))) else None, vlm=vlm, tools=tools, cache=cache)
         self.checkpointer = checkpointer
         """Persists conversations (``thread_id=``), e.g. ``agentvlm.sessions.open_saver(path)``."""
         self.graph = compile_graph(self.spec, self.graph_source, self.services, checkpointer=checkpointer)

@@ -81,7 +81,7 @@ def test_mirrored_recall_pass_maps_boxes_back_onto_the_same_objects(agent: Agent
     params = agent.services.tool_params(tool, confidence=0.3)
     image = load_image(bus_jpg)
     plain = tool.run(image, params)
-    mirrored_tool = _mirrored(tool, None)
+    mirrored_tool = _mirrored(agent.services, tool, None)
     assert mirrored_tool is not None
     mirrored = mirrored_tool.run(image, params)
     assert tool.cache_key(image, params, None) != mirrored_tool.cache_key(image, params, None)

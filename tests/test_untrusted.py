@@ -135,8 +135,7 @@ def test_injected_text_in_the_image_and_the_vlm_reply_changes_nothing(
     for photo, vlm_reply in ((clean_photo, "A red sign on a pole."), (injected_photo, f"A red sign on a pole. {INJECTION}.")):
         config = Config(graph=graph, cache=False, vlm="openai:scripted@http://127.0.0.1:9/v1",
                         search=f"local:{injected_corpus}", cache_dir=tmp_path / "cache")  # fmt: skip
-        agent = Agent(config, llm=shared["llm"], tools=shared["tools"])
-        agent.services._vlm = ScriptedVLM(vlm_reply)  # never loads the openai spec
+        agent = Agent(config, llm=shared["llm"], tools=shared["tools"], vlm=ScriptedVLM(vlm_reply))  # never loads the openai spec
         answer = agent.ask(photo, question)
         shapes.append(_shape(answer))
         answers.append(answer)

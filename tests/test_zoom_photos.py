@@ -10,7 +10,7 @@ import pytest
 
 from agentvlm import Agent, Config
 from agentvlm.evidence.facts import SURE_SCORE
-from agentvlm.graph.services import Recorder
+from agentvlm.graph.services import Recorder, Services
 from agentvlm.images import load_image
 from agentvlm.tools.detect_darknet import DarknetDetector
 from agentvlm.tools.ocr_rapidocr import RapidOCRTool
@@ -27,6 +27,10 @@ def _overlaps(a: tuple[float, ...], b: Box) -> bool:
     return min(a[2], b.x2) > max(a[0], b.x1) and min(a[3], b.y2) > max(a[1], b.y1)
 
 
+def _services() -> Services:
+    return Services(Config(cache=False))
+
+
 @pytest.fixture(scope="module")
 def small_person(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[float, ...]]:
     path = tmp_path_factory.mktemp("zoom") / "canvas.jpg"
@@ -39,7 +43,7 @@ def test_zoom_finds_a_person_the_full_image_pass_misses_at_a_fifth_of_a_scan(sma
     image, det = load_image(path), DarknetDetector()
     assert not [e for e in det.run(image, det.params(classes=("person",)))]  # 20 px tall at 416: missed
     rec = Recorder()
-    scorer = DetectorScorer(det, params=det.params(confidence=0.01), rec=rec)
+    scorer = DetectorScorer(_services(), rec, tool=det, params={"confidence": 0.01})
     res = search_cue(image, "Is there a person in this picture?", PERSON, scorer)
     (region,) = regions(res.found, image, min_side=scorer.input_size)
     assert _overlaps(truth, region)
@@ -54,7 +58,7 @@ def test_type2_counts_people_spread_over_the_image(tmp_path: Path) -> None:
     path = tmp_path / "three.jpg"
     truth = make_canvas(path, background="parking", people=[("bus-left", 0.1, 0.2), ("zidane", 0.55, 0.5), ("bus-middle", 0.85, 0.85)])
     image, det = load_image(path), DarknetDetector()
-    scorer = DetectorScorer(det, params=det.params(confidence=0.01))
+    scorer = DetectorScorer(_services(), Recorder(), tool=det, params={"confidence": 0.01})
     res = search_cue(image, "How many people are there?", Cue(phrase="person", label="person", exhaustive=True), scorer)
     assert res.kind == "type2" and scorer.calls == 21  # root + 4 + 16
     found = [e for r in regions(res.found, image, min_side=416) for e in det.run(image, det.params(classes=("person",)), region=r)]
@@ -65,7 +69,7 @@ def test_type2_counts_people_spread_over_the_image(tmp_path: Path) -> None:
 
 def test_ocr_scorer_prefers_the_text_it_was_asked_for(examples_dir: Path) -> None:
     image = load_image(examples_dir / "sign_copy_centre_shop.jpg")
-    scorer = OCRScorer(RapidOCRTool())
+    scorer = OCRScorer(_services(), Recorder(), tool=RapidOCRTool())
     whole = Box(x1=0, y1=0, x2=1, y2=1)
     asked = scorer.score(image, [whole], Cue(phrase="copy centre", text=True), ["existence", "latent"], "")[0]
     other = scorer.score(image, [whole], Cue(phrase="zebra crossing", text=True), ["existence"], "")[0]

@@ -74,6 +74,7 @@ class Services:
         config: Config,
         *,
         llm: ChatModel | None = None,
+        vlm: Any = None,
         tools: dict[ToolKind, Tool] | None = None,
         cache: PerceptionCache | None = None,
     ) -> None:
@@ -81,7 +82,7 @@ class Services:
         self.budgets: Any = None  # the graph's Budgets, in a graph's view (``for_graph``)
         self.choice: dict[str, str] = {}  # kind -> tool name chosen by the graph's nodes
         self.cache = cache if cache is not None else PerceptionCache(config.cache_dir if config.cache else None)
-        self._shared = _Shared(llm, {str(k): v for k, v in (tools or {}).items()})
+        self._shared = _Shared(llm, vlm, {str(k): v for k, v in (tools or {}).items()})
 
     def for_graph(self, *, budgets: Any = None, tools: dict[str, str] | None = None) -> Services:
         """A view for one graph: its ``budgets`` and per-kind ``tools``, sharing everything else."""
@@ -283,10 +284,10 @@ class Services:
 class _Shared:
     """What every view of one ``Services`` shares, under one lock."""
 
-    def __init__(self, llm: ChatModel | None, tools: dict[str, Tool]) -> None:
+    def __init__(self, llm: ChatModel | None, vlm: Any, tools: dict[str, Tool]) -> None:
         self.lock = threading.RLock()
         self.llm = llm
-        self.vlm: Any = None
+        self.vlm: Any = vlm
         self.tools = tools
         self.sized: dict[str, Tool | None] = {}
         self.owned: dict[str, Any] = {}
