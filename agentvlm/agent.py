@@ -105,6 +105,20 @@ class Agent:
         """An agent running the graph defined in the YAML file ``path``."""
         return cls(config, graph=Path(path), **overrides)
 
+    def with_graph(self, graph: str | os.PathLike[str], *, checkpointer: Any = None, cache: PerceptionCache | None = None) -> Agent:
+        """An agent running ``graph`` on this agent's models, tools and perception cache (loaded once for both).
+
+        What a chat's ``/graph``, a server's several graphs and an eval's systems use; a
+        graph file's own ``models:`` defaults do not apply, since the models are this
+        agent's. ``cache`` gives it a perception cache of its own (an eval times each system's tools).
+        """
+        from agentvlm.tools import kind_names
+
+        s = self.services
+        config = Config.build({**self.config.model_dump(), "graph": str(graph)}, source="graph")
+        tools = {kind: s.tool(kind) for kind in kind_names()}
+        return Agent(config, llm=s.llm, vlm=s.vlm, tools=tools, cache=cache if cache is not None else s.cache, checkpointer=checkpointer)
+
     def graph_input(
         self,
         images: ImageInput | Sequence[ImageInput],

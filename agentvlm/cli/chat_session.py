@@ -125,12 +125,10 @@ class ChatSession:
         return ref, added
 
     def set_graph(self, graph: str) -> None:
-        from agentvlm.agent import Agent
-
         self.wait_idle()
-        config = type(self.config).build({**self.config.model_dump(), "graph": graph}, source="/graph")
-        self.agent = Agent(config, checkpointer=self.saver, cache=self.agent.services.cache)
-        self.config = config
+        type(self.config).build({**self.config.model_dump(), "graph": graph}, source="/graph")  # a bad name fails here
+        self.agent = self.agent.with_graph(graph, checkpointer=self.saver)
+        self.config = self.agent.config
         self._write_meta()
 
     def reset(self) -> None:

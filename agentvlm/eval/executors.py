@@ -49,8 +49,12 @@ def _agent(config_json: str, graph: str) -> Agent:
     if key not in _AGENTS:
         from agentvlm.agent import Agent
         from agentvlm.config import Config
+        from agentvlm.evidence.cache import PerceptionCache
 
-        _AGENTS[key] = Agent(Config.model_validate({**json.loads(config_json), "graph": graph}))
+        same = next((a for (c, _), a in _AGENTS.items() if c == config_json), None)  # its models serve every graph
+        config = Config.model_validate({**json.loads(config_json), "graph": graph})
+        own = PerceptionCache(config.cache_dir if config.cache else None)  # each system pays for its own perception
+        _AGENTS[key] = same.with_graph(graph, cache=own) if same is not None else Agent(config)
     return _AGENTS[key]
 
 

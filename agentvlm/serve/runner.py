@@ -27,7 +27,6 @@ from agentvlm.types import Answer, ImageRef
 
 if TYPE_CHECKING:
     from agentvlm.agent import Agent, Event
-    from agentvlm.tools import ToolKind
 
 __all__ = ["Busy", "Runner", "SharedAnswers", "TimedOut", "UnknownModel", "annotated_png"]
 
@@ -106,12 +105,11 @@ class Runner:
 
         with self._lock:
             if graph not in self._agents:
-                shared: dict[str, Any] = {}
                 if self._agents:  # one set of models and one cache for every graph
-                    first = next(iter(self._agents.values())).services
-                    kinds: tuple[ToolKind, ...] = ("detect", "ocr", "segment")
-                    shared = {"llm": first.llm, "cache": first.cache, "tools": {k: first.tool(k) for k in kinds}}
-                self._agents[graph] = Agent(self.settings.config, graph=self.graphs[graph], checkpointer=InMemorySaver(), **shared)
+                    first = next(iter(self._agents.values()))
+                    self._agents[graph] = first.with_graph(self.graphs[graph], checkpointer=InMemorySaver())
+                else:
+                    self._agents[graph] = Agent(self.settings.config, graph=self.graphs[graph], checkpointer=InMemorySaver())
             return self._agents[graph]
 
     @contextlib.contextmanager
