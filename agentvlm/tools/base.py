@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agentvlm.types import Box, Evidence, ImageRef
 
-__all__ = ["Availability", "Tool", "ToolKind", "ToolParams", "Weights"]
+__all__ = ["Availability", "Tool", "ToolKind", "ToolParams", "Weights", "requires"]
 
 ToolKind = str
 """A registered tool kind (``agentvlm.tools.kinds``): detect, ocr, segment or a plugin's."""
@@ -35,6 +35,18 @@ class Availability(BaseModel):
 
     ok: bool
     detail: str
+
+
+def requires(module: str, *, package: str, extra: str | None = None, purpose: str = "") -> Any:
+    """``module`` imported, or the ``MissingDependencyError`` that says what to install."""
+    from importlib import import_module
+
+    from agentvlm.errors import MissingDependencyError
+
+    try:
+        return import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(package, extra=extra, purpose=purpose) from exc
 
 
 class Weights:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from importlib.util import find_spec
 from typing import Any, ClassVar
 
-from agentvlm.errors import MissingDependencyError, ToolError
-from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams, Weights
+from agentvlm.errors import ToolError
+from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams, Weights, requires
 from agentvlm.tools.detect_darknet import DetectParams, check_classes
 from agentvlm.types import Box, Evidence
 
@@ -92,14 +92,9 @@ class UltralyticsDetector(Tool):
 
     def _load(self) -> Any:
         def load() -> Any:
+            ultralytics = requires("ultralytics", package="ultralytics", extra="ultralytics", purpose="Ultralytics detection")
             try:
-                from ultralytics import YOLO  # type: ignore[attr-defined,unused-ignore]
-            except ImportError as exc:
-                raise MissingDependencyError(
-                    "ultralytics", extra="ultralytics", purpose="Ultralytics detection"
-                ) from exc
-            try:
-                return YOLO(self.model, task="detect")
+                return ultralytics.YOLO(self.model, task="detect")
             except Exception as exc:
                 raise ToolError(
                     f"Ultralytics could not load '{self.model}' ({type(exc).__name__}: {exc}); "

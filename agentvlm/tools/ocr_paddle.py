@@ -9,8 +9,8 @@ from __future__ import annotations
 from importlib.util import find_spec
 from typing import Any, ClassVar
 
-from agentvlm.errors import MissingDependencyError, ToolError
-from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams, Weights
+from agentvlm.errors import ToolError
+from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams, Weights, requires
 from agentvlm.tools.ocr_rapidocr import OCRParams, lines_to_evidence
 from agentvlm.types import Evidence
 
@@ -78,12 +78,7 @@ class PaddleOCRTool(Tool):
 
     def _engine(self) -> Any:
         def load() -> Any:
-            try:
-                from paddleocr import PaddleOCR
-            except ImportError as exc:
-                raise MissingDependencyError(
-                    "paddleocr", extra="paddle", purpose="PaddleOCR"
-                ) from exc
+            paddleocr = requires("paddleocr", package="paddleocr", extra="paddle", purpose="PaddleOCR")
             kwargs: dict[str, Any] = {
                 "use_doc_orientation_classify": False,  # photos, not scanned pages
                 "use_doc_unwarping": False,
@@ -92,7 +87,7 @@ class PaddleOCRTool(Tool):
             if self.lang is not None:
                 kwargs["lang"] = self.lang
             try:
-                return PaddleOCR(**kwargs)
+                return paddleocr.PaddleOCR(**kwargs)
             except Exception as exc:
                 raise ToolError(
                     f"PaddleOCR could not load its models ({exc}); it downloads them on first use, "

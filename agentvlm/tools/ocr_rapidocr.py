@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from importlib.util import find_spec
 from typing import Any, ClassVar
 
-from agentvlm.errors import MissingDependencyError, ToolError
-from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams, Weights
+from agentvlm.errors import ToolError
+from agentvlm.tools.base import Availability, Tool, ToolKind, ToolParams, Weights, requires
 from agentvlm.types import Box, Evidence
 
 __all__ = ["OCRParams", "RapidOCRTool", "lines_to_evidence"]
@@ -85,11 +85,7 @@ class RapidOCRTool(Tool):
 
 
 def _load_engine() -> Any:
-    try:
-        from rapidocr import RapidOCR
-    except ImportError as exc:
-        raise MissingDependencyError("rapidocr", purpose="OCR") from exc
-    return RapidOCR(params={"Global.log_level": "warning"})
+    return requires("rapidocr", package="rapidocr", purpose="OCR").RapidOCR(params={"Global.log_level": "warning"})
 
 
 def lines_to_evidence(
