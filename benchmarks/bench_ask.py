@@ -9,8 +9,9 @@ Why each measurement exists:
   imports, loading three models, one answer (``--no-cache``, so no disk hits).
 * warm ``ask``: the cost of a question once models are loaded, as a server or a
   notebook sees it. Each ask gets a fresh ``Agent`` with a fresh in-memory
-  ``PerceptionCache``, so the tools really run; models and networks are kept in
-  module-level caches, so the new Agent is cheap (its build time is reported).
+  ``PerceptionCache``, so the tools really run; it is made with
+  ``Agent.with_graph`` from one loaded agent, so it shares that agent's models and
+  tools and is cheap (its build time is reported).
 * cached ``ask``: the same question twice with one Agent, so perception comes
   from the cache and only reasoning is paid: shows what the cache saves.
 * per-tool and overhead rows: where the time goes. perceive tasks run in
@@ -148,19 +149,20 @@ def main() -> int:
     from agentvlm.evidence.cache import PerceptionCache
 
     config = Config(cache=False)
-    Agent(config, cache=PerceptionCache(None)).ask(*qa[0])  # warm-up: load every model
+    loaded = Agent(config, cache=PerceptionCache(None))
+    loaded.ask(*qa[0])  # warm-up: load every model
     builds: list[float] = []
     fresh: list[Any] = []
     for i in range(n_warm):
         start = time.perf_counter()
-        agent = Agent(config, cache=PerceptionCache(None))
+        agent = loaded.with_graph(config.graph, cache=PerceptionCache(None))
         builds.append(time.perf_counter() - start)
         fresh.append(agent.ask(*qa[i % len(qa)]))
     add("warm ask, fresh cache", [a.seconds for a in fresh], "s", 5.0)
     add("Agent() construction", builds, "s")
 
     # 3b. warm ask repeated on one image with one Agent: perception from the memory cache
-    agent = Agent(config, cache=PerceptionCache(None))
+    agent = loaded.with_graph(config.graph, cache=PerceptionCache(None))
     agent.ask(*qa[0])
     hits = [agent.ask(*qa[0]) for _ in range(n_warm)]
     add("warm ask, cache hit", [a.seconds for a in hits], "s", 5.0)
@@ -168,9 +170,8 @@ def main() -> int:
     # 3c. the default graph against prism on the same photos, a fresh cache per ask
     graph_seconds: dict[str, list[float]] = {}
     for graph in ("auto", "prism"):
-        cfg = Config(cache=False, graph=graph)
-        Agent(cfg, cache=PerceptionCache(None)).ask(*qa[0])
-        answers = [Agent(cfg, cache=PerceptionCache(None)).ask(*qa[i % len(qa)]) for i in range(n_warm)]
+        loaded.with_graph(graph, cache=PerceptionCache(None)).ask(*qa[0])
+        answers = [loaded.with_graph(graph, cache=PerceptionCache(None)).ask(*qa[i % len(qa)]) for i in range(n_warm)]
         graph_seconds[graph] = [a.seconds for a in answers]
         add(f"warm ask, graph {graph}", graph_seconds[graph], "s", 1.5 if graph == "auto" else None)
         add(f"model calls per ask, graph {graph}", [float(a.model_calls) for a in answers], "calls")
