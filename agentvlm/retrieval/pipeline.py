@@ -115,7 +115,8 @@ def searcher_for(services: Services) -> Searcher:
         folder = config.cache_dir / "search" if config.cache else None
         return Searcher(SearchCache(folder, max_items=DEFAULT_MAX_ITEMS))
 
-    return services.owned("retrieval.searcher", make)
+    searcher: Searcher = services.owned("retrieval.searcher", make)
+    return searcher
 
 
 def _read(hit: SearchHit, fetcher: Fetcher, rec: Recorder) -> list[Chunk]:
