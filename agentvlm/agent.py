@@ -69,8 +69,11 @@ class Agent:
         cache: PerceptionCache | None = None,
         checkpointer: Any = None,
         vlm: Any = None,
+        services: Services | None = None,
     ) -> None:
-        config = config or Config()
+        """``services`` runs the agent on existing ones (their models, tools and caches; ``with_graph``);
+        ``llm``, ``vlm``, ``tools`` and ``cache`` then do not apply, nor do the graph file's ``models:``."""
+        config = services.config if services is not None else config or Config()
         updates: dict[str, Any] = {}
         if isinstance(llm, str):
             updates["llm"] = llm
@@ -84,12 +87,15 @@ class Agent:
         graph_models = {
             role: model
             for role, model in self.spec.models.items()
-            if getattr(config, role) == getattr(defaults, role) and not (role == "llm" and isinstance(llm, str))
+            if getattr(config, role) == getattr(defaults, role) and not (role == "llm" and isinstance(llm, str)) and services is None
         }
         if graph_models:
             config = Config.build({**config.model_dump(), **graph_models}, source=self.graph_source)
         self.config = config
-        self.services = Services(config, llm=llm if not isinstance(llm, (str, type(None))) else None, vlm=vlm, tools=tools, cache=cache)
+        if services is not None:
+            self.services = services if config is services.config else services.with_config(config)
+        else:
+            self.services = Services(config, llm=llm if not isinstance(llm, (str, type(None))) else None, vlm=vlm, tools=tools, cache=cache)
         self.checkpointer = checkpointer
         """Persists conversations (``thread_id=``), e.g. ``agentvlm.sessions.open_saver(path)``."""
         self.graph = compile_graph(self.spec, self.graph_source, self.services, checkpointer=checkpointer)
@@ -106,18 +112,14 @@ class Agent:
         return cls(config, graph=Path(path), **overrides)
 
     def with_graph(self, graph: str | os.PathLike[str], *, checkpointer: Any = None, cache: PerceptionCache | None = None) -> Agent:
-        """An agent running ``graph`` on this agent's models, tools and perception cache (loaded once for both).
+        """An agent running ``graph`` on this agent's models, tools and caches (nothing loads twice).
 
         What a chat's ``/graph``, a server's several graphs and an eval's systems use; a
         graph file's own ``models:`` defaults do not apply, since the models are this
         agent's. ``cache`` gives it a perception cache of its own (an eval times each system's tools).
         """
-        from agentvlm.tools import kind_names
-
-        s = self.services
         config = Config.build({**self.config.model_dump(), "graph": str(graph)}, source="graph")
-        tools = {kind: s.tool(kind) for kind in kind_names()}
-        return Agent(config, llm=s.llm, vlm=s.vlm, tools=tools, cache=cache if cache is not None else s.cache, checkpointer=checkpointer)
+        return Agent(services=self.services.with_config(config, cache=cache), checkpointer=checkpointer)
 
     def graph_input(
         self,

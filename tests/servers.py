@@ -13,14 +13,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import IO, Any
 
 from typing_extensions import Self
 
-__all__ = ["CANNED_COMPLETION", "FileServer", "RecordingServer", "agentvlm_process", "closed_port", "free_port", "llama_server"]
+__all__ = ["CANNED_COMPLETION", "FileServer", "RecordingServer", "agentvlm_process", "answers", "closed_port", "free_port", "llama_server", "serving"]
 
 CANNED_COMPLETION: dict[str, Any] = {
     "id": "chatcmpl-1",
@@ -44,6 +44,59 @@ def closed_port() -> int:
 
 
 @contextmanager
+def serving(cmd: list[str], ready: Callable[[], bool], *, name: str, timeout: float, log: IO[Any] | None = None,
+            env: dict[str, str] | None = None, cwd: str | None = None, stop_wait: float = 15.0) -> Iterator[subprocess.Popen[Any]]:
+    """Run ``cmd`` until ``ready()`` says it serves, yield it, stop it afterwards (terminate, then kill).
+
+    Its output goes to ``log`` when given (read back into the error when it exits or never gets ready).
+    """
+    out = log if log is not None else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT if log is not None else subprocess.PIPE, cwd=cwd,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+
+    def output() -> str:
+        if log is not None:
+            log.seek(0)
+            return str(log.read())[-3000:]
+        return proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}: {output()}")
+            if ready():
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not become ready within {timeout:.0f}s: {output()}")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=stop_wait)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def answers(url: str, accept: Callable[[int], bool] = lambda code: code == 200) -> Callable[[], bool]:
+    """A ``ready`` check for ``serving``: ``url`` answers with a status ``accept`` takes."""
+
+    def ready() -> bool:
+        import httpx
+
+        try:
+            return accept(httpx.get(url, timeout=2.0).status_code)
+        except httpx.HTTPError:
+            return False
+
+    return ready
+
+
+@contextmanager
 def llama_server(*, gguf: str | None = None, n_ctx: int = 2048, timeout: float = 120.0) -> Iterator[str]:
     """Run ``python -m llama_cpp.server`` on a free loopback port; yield its ``/v1`` base URL."""
     if gguf is None:
@@ -53,34 +106,9 @@ def llama_server(*, gguf: str | None = None, n_ctx: int = 2048, timeout: float =
     port = free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1", "--port", str(port),
            "--n_ctx", str(n_ctx), "--model_alias", "smollm2", "--verbose", "False"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + timeout
-        import httpx
-
-        while True:
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
-                raise RuntimeError(f"llama_cpp.server exited with {proc.returncode}: {err}")
-            try:
-                if httpx.get(f"{base}/models", timeout=2.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"llama_cpp.server did not become ready on port {port} within {timeout:.0f}s")
-            time.sleep(0.2)
+    with serving(cmd, answers(f"{base}/models"), name=f"llama_cpp.server on port {port}", timeout=timeout, stop_wait=10):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
 
 
 class RecordingServer:
@@ -207,37 +235,14 @@ class FileServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
 @contextmanager
 def agentvlm_process(args: list[str], ready_url: str, *, timeout: float = 60.0, env: dict[str, str] | None = None,
                      status: int | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``python -m agentvlm ARGS`` (a server) until ``ready_url`` answers (with ``status``, else
     anything below 500); stop it afterwards."""
-    import httpx
-
-    proc = subprocess.Popen([sys.executable, "-m", "agentvlm", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
-                raise RuntimeError(f"agentvlm {' '.join(args)} exited with {proc.returncode}: {err}")
-            try:
-                code = httpx.get(ready_url, timeout=2.0).status_code
-                if code == status or (status is None and code < 500):
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"agentvlm {' '.join(args)} did not answer {ready_url} within {timeout:.0f}s")
-            time.sleep(0.2)
+    accept = (lambda code: code == status) if status is not None else (lambda code: code < 500)
+    with serving([sys.executable, "-m", "agentvlm", *args], answers(ready_url, accept), name=f"agentvlm {' '.join(args)}",
+                 timeout=timeout, env=env) as proc:
         yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()

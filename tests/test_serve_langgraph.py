@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,10 +13,9 @@ import pytest
 
 pytest.importorskip("langgraph_sdk", reason="needs pip install 'agentvlm[langgraph-server]'")
 pytest.importorskip("langgraph_api", reason="needs pip install 'agentvlm[langgraph-server]' (langgraph-cli[inmem])")
-import httpx
 from langgraph_sdk import get_sync_client
 
-from tests.servers import free_port
+from tests.servers import answers, free_port, serving
 
 REPO = Path(__file__).resolve().parents[1]
 LANGGRAPH = shutil.which("langgraph") or str(Path(sys.executable).with_name("langgraph"))
@@ -39,35 +36,15 @@ def test_langgraph_json_lists_every_builtin_graph() -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false", "LANGGRAPH_NO_ANALYTICS": "1",
+    env = {"LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false", "LANGGRAPH_NO_ANALYTICS": "1",
            "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
     log = (tmp_path_factory.mktemp("langgraph") / "server.log").open("w+")
-    proc = subprocess.Popen([LANGGRAPH, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port),
-                             "--config", "langgraph.json"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    cmd = [LANGGRAPH, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port), "--config", "langgraph.json"]
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"langgraph dev exited with {proc.returncode}: {log.read()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/ok", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"langgraph dev did not start within 180 s: {log.read()[-3000:]}")
-            time.sleep(0.5)
-        yield url
+        with serving(cmd, answers(f"{url}/ok"), name="langgraph dev", timeout=180, log=log, env=env, cwd=str(REPO), stop_wait=20):
+            yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
         log.close()
 
 

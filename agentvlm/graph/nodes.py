@@ -23,7 +23,7 @@ from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState, Plan
 from agentvlm.prompts import render
 from agentvlm.question import FORMS, Question, Target, accept_form, analyze
-from agentvlm.question.forms import conform, echoes
+from agentvlm.question.forms import conform
 from agentvlm.question.vocabulary import label_of, labels_in
 from agentvlm.tools import ToolKind, kind_names, tool_kinds
 from agentvlm.types import Evidence
@@ -265,9 +265,6 @@ def make_reason(services: Services, *, max_tokens: int = 64, grounded: bool = Tr
                 draft, basis = str(reply.model_dump()["answer"]), "evidence"
             else:
                 draft, basis = _first_sentence(services.ask("reason", None, rec=rec, role="reason", max_tokens=max_tokens, **variables)), "model"
-                if echoes(draft, render("reason", **variables)["system"]):
-                    rec.note(f"the model repeated its instructions ({draft[:60]!r}); no answer from it")
-                    return {"draft": ""}
         except ModelOutputError as exc:
             rec.note(str(exc))
             return {"draft": ""}

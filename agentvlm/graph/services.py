@@ -23,6 +23,7 @@ from agentvlm.evidence.cache import PerceptionCache
 from agentvlm.images import PixelCache
 from agentvlm.models import ChatModel, Completion, Message, load_chat_model, structured
 from agentvlm.prompts import render
+from agentvlm.question.forms import echoes
 from agentvlm.tools import Tool, ToolKind, load_tool_class, tool_kind
 from agentvlm.types import Box, Call, Evidence, ImageRef
 
@@ -82,15 +83,26 @@ class Services:
         self.budgets: Any = None  # the graph's Budgets, in a graph's view (``for_graph``)
         self.choice: dict[str, str] = {}  # kind -> tool name chosen by the graph's nodes
         self.cache = cache if cache is not None else PerceptionCache(config.cache_dir if config.cache else None)
-        self._shared = _Shared(llm, vlm, {str(k): v for k, v in (tools or {}).items()})
+        given = {self._key(str(k)): v for k, v in (tools or {}).items()}
+        self._shared = _Shared(llm, vlm, given)
 
     def for_graph(self, *, budgets: Any = None, tools: dict[str, str] | None = None) -> Services:
         """A view for one graph: its ``budgets`` and per-kind ``tools``, sharing everything else."""
+        return self._view(self.config, self.cache, budgets, {**self.choice, **(tools or {})})
+
+    def with_config(self, config: Config, *, cache: PerceptionCache | None = None) -> Services:
+        """These models, tools and caches under another config (another graph; ``Agent.with_graph``),
+        with its own perception ``cache`` when given."""
+        return self._view(config, cache if cache is not None else self.cache, None, {})
+
+    def _view(self, config: Config, cache: PerceptionCache, budgets: Any, choice: dict[str, str]) -> Services:
         view = object.__new__(Services)
-        view.config, view.cache, view._shared = self.config, self.cache, self._shared
-        view.budgets = budgets
-        view.choice = {**self.choice, **(tools or {})}
+        view.config, view.cache, view._shared, view.budgets, view.choice = config, cache, self._shared, budgets, choice
         return view
+
+    def _key(self, kind: str, name: str | None = None) -> str:
+        """Tools are kept per (kind, tool name), so the default and the same tool named explicitly are one instance."""
+        return f"{kind}:{name or self.choice.get(kind) or self.config.tools.chosen(kind)}"
 
     @property
     def llm(self) -> ChatModel:
@@ -117,15 +129,12 @@ class Services:
 
     def tool(self, kind: ToolKind, name: str | None = None) -> Tool:
         """The tool filling ``kind``: ``name``, else the graph's choice, else the config's."""
-        shared = self._shared
-        explicit = name or self.choice.get(kind)
-        key = f"{kind}:{explicit}" if explicit else kind
+        tool_kind(kind)
+        shared, key = self._shared, self._key(kind, name)
         with shared.lock:
             if key not in shared.tools:
-                tool_kind(kind)
-                chosen = explicit or self.config.tools.chosen(kind)
-                options = self.config.tools.options.get(chosen, {})
-                shared.tools[key] = load_tool_class(chosen)(**options)
+                chosen = key.split(":", 1)[1]
+                shared.tools[key] = load_tool_class(chosen)(**self.config.tools.options.get(chosen, {}))
             return shared.tools[key]
 
     def sized(self, tool: Tool, size: int) -> Tool | None:
@@ -219,9 +228,9 @@ class Services:
         return found
 
     @overload
-    def ask(self, prompt: str, output: type[T], *, rec: Recorder, role: str, max_tokens: int = ..., model: ChatModel | None = ..., **variables: Any) -> T: ...
+    def ask(self, prompt: str, output: type[T], *, rec: Recorder, role: str, max_tokens: int = ..., **variables: Any) -> T: ...
     @overload
-    def ask(self, prompt: str, output: None, *, rec: Recorder, role: str, max_tokens: int = ..., model: ChatModel | None = ..., **variables: Any) -> str: ...
+    def ask(self, prompt: str, output: None, *, rec: Recorder, role: str, max_tokens: int = ..., **variables: Any) -> str: ...
 
     def ask(
         self,
@@ -231,22 +240,26 @@ class Services:
         rec: Recorder,
         role: str,
         max_tokens: int = 64,
-        model: ChatModel | None = None,
         **variables: Any,
     ) -> T | str:
-        """Render ``prompts/<prompt>.yaml`` and ask the LLM (or ``model``); the one way models are asked.
+        """Render ``prompts/<prompt>.yaml`` and ask the LLM; the one way models are asked.
 
         With ``output``, the reply must validate as it under its JSON schema (one retry
-        with the error shown); without, the reply is free text. Every attempt is
+        with the error shown); without, the reply is free text, and a reply whose first
+        line repeats the prompt's instructions (``question.forms.echoes``) is no reply (""). Every attempt is
         recorded, failed ones too, so budgets and ``Answer.model_calls`` count them;
         a reply that never validates raises ``ModelOutputError`` after recording.
         """
-        llm = model or self.llm
+        llm = self.llm
         parts = render(prompt, **variables)
         messages = [Message(role="system", content=parts["system"]), Message(role="user", content=parts["user"])]
         if output is None:
             completion = llm.complete(messages, max_tokens=max_tokens)
             rec.model(llm.spec, completion, role=role)
+            first = next((line.strip() for line in completion.text.splitlines() if line.strip()), "")
+            if echoes(first, parts["system"]):
+                rec.note(f"the model repeated its instructions ({first[:60]!r}); no answer from it")
+                return ""
             return completion.text
         attempts: list[Completion] = []
         try:

@@ -19,8 +19,6 @@ from agentvlm.graph.actions import FunctionAction
 from agentvlm.graph.nodes import NodeFn
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState
-from agentvlm.prompts import render
-from agentvlm.question.forms import echoes
 from agentvlm.question.letters import option_letter
 from agentvlm.retrieval.backends import parse_search_spec
 from agentvlm.retrieval.bm25 import tokenize
@@ -97,9 +95,6 @@ def make_answer_with_sources(services: Services, *, max_tokens: int = 64) -> Nod
             rec.note(str(exc))
             return {"draft": ""}
         line = next((ln.strip() for ln in text.strip().splitlines() if ln.strip()), "")
-        if echoes(line, render("retrieval_answer", question="", choices=[], evidence="", sources="")["system"]):
-            rec.note(f"the model repeated its instructions ({line[:60]!r}); no answer from it")
-            line = ""
         line = re.sub(r"^(the )?answer( is)?:?\s*", "", line, flags=re.IGNORECASE)[:300]
         if choices:
             letter = option_letter(line, choices)
