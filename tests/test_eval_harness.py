@@ -234,6 +234,19 @@ def test_graphs_side_by_side_in_one_run(side_by_side: tuple[Path, str]) -> None:
     assert "[3/3]" in printed and " program r0 " in printed
 
 
+def test_the_report_gives_accuracy_by_basis(side_by_side: tuple[Path, str]) -> None:
+    out, _ = side_by_side
+    rows = read_predictions(out / "predictions.jsonl")
+    program = next(r for r in rows if r["system"] == "program")
+    assert program["basis"] in ("program", "evidence", "model", "guess") and next(r for r in rows if r["system"] == "blind")["basis"] == ""
+    table = json.loads((out / "summary.json").read_text())["systems"]["program"]["by_basis"]
+    assert table[program["basis"]] == {"n": 1, "coverage": 1.0, "accuracy": float(program["correct"])}
+    decided = program["basis"] in ("program", "evidence")
+    assert table["program+evidence"]["coverage"] == float(decided)
+    assert json.loads((out / "summary.json").read_text())["systems"]["blind"]["by_basis"] == {}
+    assert "| system | basis | n | coverage % | accuracy % |" in (out / "report.md").read_text()
+
+
 def test_rerun_adding_a_graph_asks_only_that_graph(side_by_side: tuple[Path, str], photos_dataset: Path) -> None:
     out, _ = side_by_side
     before = read_predictions(out / "predictions.jsonl")

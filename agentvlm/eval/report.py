@@ -19,7 +19,10 @@ from agentvlm.eval.dataset import EvalItem
 from agentvlm.eval.scoring import chance
 from agentvlm.eval.systems import BASELINES
 
-__all__ = ["render_report", "summarize"]
+__all__ = ["BASES", "by_basis", "render_report", "summarize"]
+
+BASES = ("program", "evidence", "model", "guess")
+DECIDED = ("program", "evidence")  # the bases that claim a measurement decided the answer
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -47,6 +50,24 @@ def _stats(items: Sequence[EvalItem], rows: dict[tuple[str, int], dict[str, Any]
     if pairs:
         out["pair_accuracy"] = _mean([float(all(v)) for v in pairs.values()])
         out["pairs"] = len(pairs)
+    return out
+
+
+def by_basis(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per basis (and ``program+evidence``): answers, their share of all answers (coverage) and accuracy.
+
+    An answer marked ``program`` or ``evidence`` claims a measurement decided it; the
+    accuracy of those answers is the precision of that claim. Rows without a basis
+    (baselines, runs recorded before it was) are left out; empty when none has one.
+    """
+    firsts = [r for r in rows if int(r.get("rotation", 0)) == 0 and r.get("basis")]
+    if not firsts:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, wanted in [*((b, (b,)) for b in BASES), ("program+evidence", DECIDED)]:
+        mine = [r for r in firsts if r["basis"] in wanted]
+        out[name] = {"n": len(mine), "coverage": _mean([float(r["basis"] in wanted) for r in firsts]),
+                     "accuracy": _mean([float(r["correct"]) for r in mine])}
     return out
 
 
@@ -82,6 +103,7 @@ def summarize(
             mean_seconds=_mean([r["seconds"] for r in asked]),
             mean_model_calls=_mean([r["model_calls"] for r in asked]),
             mean_tool_calls=_mean([r["tool_calls"] for r in asked]),
+            by_basis=by_basis(asked),
             per_category={c: _stats(v, mine, circular) for c, v in groups["categories"].items()},
             per_dataset={ds: _stats(v, mine, circular) for ds, v in groups["datasets"].items()},
         )
@@ -94,7 +116,7 @@ def summarize(
         "accuracy": main["accuracy"], "circular_accuracy": main.get("circular_accuracy"), "form_ok": main["form_ok"],
         "per_category": {c: s["accuracy"] for c, s in main["per_category"].items()},
         "mean_seconds": main["mean_seconds"], "mean_model_calls": main["mean_model_calls"],
-        "mean_tool_calls": main["mean_tool_calls"],
+        "mean_tool_calls": main["mean_tool_calls"], "by_basis": main["by_basis"],
         "chance_by": {kind: {k: _chance(v) for k, v in g.items()} for kind, g in groups.items()},
         "n_by": {kind: {k: len(v) for k, v in g.items()} for kind, g in groups.items()},
         "systems": stats_of,
@@ -177,6 +199,14 @@ def render_report(summary: dict[str, Any]) -> str:
             f"| {name} | {s['questions_asked']} | {s['mean_seconds'] or 0:.2f} | {s['mean_model_calls'] or 0:.2f} "
             f"| {s['mean_tool_calls'] or 0:.2f} | {_pct(s['form_ok'])} | {s['errors']} |"
         )
+    based = {n: s["by_basis"] for n, s in systems.items() if s.get("by_basis")}
+    if based:
+        lines += [
+            "", "## Accuracy by basis (what decided the answer)", "",
+            "An answer marked program or evidence claims a measurement decided it: its accuracy is that claim's precision.", "",
+            "| system | basis | n | coverage % | accuracy % |", "|---|---|---|---|---|",
+        ]
+        lines += [f"| {n} | {b} | {v['n']} | {_pct(v['coverage'])} | {_pct(v['accuracy'])} |" for n, table in based.items() for b, v in table.items()]
     extra = [f"{n}: pair accuracy {_pct(s['pair_accuracy'])}% over {s['pairs']} pairs"
              for n, s in systems.items() if "pair_accuracy" in s]
     extra += [f"{n}: ANLS {s['anls']:.3f}" for n, s in systems.items() if "anls" in s]

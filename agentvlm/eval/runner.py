@@ -82,11 +82,12 @@ def _row(task: Task, outcome: Outcome) -> dict[str, Any]:
         "correct": verdict.correct, "score": round(verdict.score, 4),
         "form_ok": answer_has_form(outcome.prediction, item, choices=task.choices), "seconds": outcome.seconds,
         "model_calls": outcome.model_calls, "tool_calls": outcome.tool_calls, "error": outcome.error,
+        "basis": outcome.basis,
     }
 
 
 def _rescore(task: Task, row: dict[str, Any]) -> dict[str, Any]:
-    outcome = Outcome(row["prediction"], row["seconds"], row["model_calls"], row["tool_calls"], row.get("error"))
+    outcome = Outcome(row["prediction"], row["seconds"], row["model_calls"], row["tool_calls"], row.get("error"), row.get("basis", ""))
     return _row(task, outcome)
 
 

@@ -86,6 +86,7 @@ class Outcome:
     model_calls: int = 0
     tool_calls: int = 0
     error: str | None = None
+    basis: str = ""
 
 
 def check_baselines(baselines: list[str], config: Config) -> None:
@@ -104,17 +105,19 @@ def answer_task(agent: Agent, task: Task) -> Outcome:
     """Ask ``task`` of ``agent``; an ``AgentVLMError`` becomes the outcome's ``error``, not a crash."""
     item, choices = task.item, task.choices
     start = time.perf_counter()
+    basis = ""  # only a graph's answer says what decided it
     try:
         if task.system.kind == "graph":
             answer = agent.ask(item.images, item.question, choices=choices or None)
             text, model_calls, tool_calls = answer.text, answer.model_calls, answer.tool_calls
+            basis = answer.basis
         elif task.system.kind == "blind":
             text, model_calls, tool_calls = _blind(agent, item.question, choices)
         else:
             text, model_calls, tool_calls = _vlm(agent, item, choices)
     except AgentVLMError as exc:
         return Outcome(prediction="", seconds=round(time.perf_counter() - start, 4), error=f"{type(exc).__name__}: {exc}")
-    return Outcome(text, round(time.perf_counter() - start, 4), model_calls, tool_calls)
+    return Outcome(text, round(time.perf_counter() - start, 4), model_calls, tool_calls, basis=basis)
 
 
 def _blind(agent: Agent, question: str, choices: list[str]) -> tuple[str, int, int]:
