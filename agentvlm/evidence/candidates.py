@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentvlm.evidence.facts import SURE_SCORE, position_words
+from agentvlm.evidence.facts import PRESENT_SCORE, READ_SURE, SURE_SCORE, position_words
 from agentvlm.evidence.scenes import PLACES, scene_candidates
 from agentvlm.question import Question
 from agentvlm.question.forms import COLOR_WORDS, NOT_FOUND
@@ -19,7 +19,7 @@ from agentvlm.question.letters import LETTERS
 from agentvlm.question.vocabulary import label_of
 from agentvlm.types import Evidence, ImageRef
 
-__all__ = ["ATTRIBUTE_WORDS", "NOT_FOUND", "answer_candidates"]
+__all__ = ["ATTRIBUTE_WORDS", "NOT_FOUND", "answer_candidates", "measured_answers"]
 
 # The words an answer about an attribute is made of, so a small model chooses one instead of writing prose.
 ATTRIBUTE_WORDS: dict[str, tuple[str, ...]] = {
@@ -79,6 +79,43 @@ def answer_candidates(question: Question, evidence: Sequence[Evidence], *, image
         others = [s for s in dict.fromkeys(seen) if s not in wanted]
         return others or None
     return None
+
+
+def measured_answers(question: Question, evidence: Sequence[Evidence], *, images: Sequence[ImageRef] = ()) -> list[str]:
+    """The candidates a measurement of what the question names supports; an answer among them has basis ``evidence``.
+
+    The other candidates only list what an answer of that form may say (yes and no, the
+    options, colour or place words): choosing among them is the model's decision, not a
+    measurement's. Measured are: the count of a named class when no uncertain detection
+    could change it, text read confidently, the places and colours of named objects
+    detected with confidence; never where the question says something of the thing that
+    no tool checks (``Question.unchecked``) or names a thing no tool sees.
+
+    Example:
+        >>> from agentvlm.question import analyze
+        >>> from agentvlm.types import Box
+        >>> p = Evidence(tool="t", kind="object", label="person", score=0.9, box=Box(x1=0, y1=0, x2=0.3, y2=1))
+        >>> measured_answers(analyze("How many people are there?"), [p, p]), measured_answers(analyze("Is it sunny?"), [p])
+        (['2'], [])
+    """
+    if question.unseen or question.unchecked:
+        return []
+    named = [e for e in evidence if e.kind == "object" and label_of(e, "object") in question.labels]
+    sure = [e for e in named if e.score is None or e.score >= SURE_SCORE]
+    if question.form == "count" and question.labels and question.targets and all(t.label for t in question.targets):
+        unsure = [e for e in named if e.score is not None and PRESENT_SCORE <= e.score < SURE_SCORE]
+        return [] if unsure else [str(len(sure))]
+    if question.form == "read":
+        lines = [e for e in evidence if e.kind == "text" and e.text and (e.score is None or e.score >= READ_SURE)]
+        return _text_blocks(lines)
+    if question.form == "position":
+        return list(dict.fromkeys(f"at the {position_words(e.box)}" for e in sure if e.box is not None))
+    if question.form == "attribute" and question.attribute == "color" and images:
+        from agentvlm.evidence.colors import dominant_color
+
+        ranked = sorted(sure, key=lambda e: -(e.score if e.score is not None else 1.0))[:3]
+        return list(dict.fromkeys(c for e in ranked if (c := dominant_color(e, list(images)))))
+    return []
 
 
 def _colours(question: Question, objects: list[Evidence], images: Sequence[ImageRef]) -> list[str]:

@@ -14,7 +14,7 @@ from agentvlm.types import Box, Evidence, ImageRef
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["COLOR_NAMES", "color_name", "dominant_color"]
+__all__ = ["COLOR_NAMES", "color_name", "dominant_color", "ink_color", "region_color"]
 
 COLOR_NAMES: tuple[str, ...] = (
     "black", "white", "gray", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown",
@@ -63,8 +63,6 @@ def dominant_color(ev: Evidence, images: list[ImageRef], *, mask: Evidence | Non
         >>> dominant_color(bus_evidence, [ref])  # doctest: +SKIP
         'red'
     """
-    import numpy as np
-
     from agentvlm.images import pixels
 
     if ev.box is None or ev.image >= len(images):
@@ -83,9 +81,62 @@ def dominant_color(ev: Evidence, images: list[ImageRef], *, mask: Evidence | Non
         dx, dy = (b.x2 - b.x1) / 4, (b.y2 - b.y1) / 4
         x1, y1, x2, y2 = Box(x1=b.x1 + dx, y1=b.y1 + dy, x2=b.x2 - dx, y2=b.y2 - dy).xyxy((ref.width, ref.height))
         chosen = arr[y1 : max(y2, y1 + 1), x1 : max(x2, x1 + 1)].reshape(-1, 3)
-    if chosen.size == 0:
+    tally = _tally(chosen)
+    return None if tally is None else COLOR_NAMES[int(tally.argmax())]
+
+
+def _tally(rgb: np.ndarray) -> np.ndarray | None:
+    """How many of the (N, 3) pixels each colour name takes, or ``None`` for no pixels."""
+    import numpy as np
+
+    if rgb.size == 0:
         return None
-    if len(chosen) > 20_000:  # a sample names the colour as well as every pixel, faster
-        chosen = chosen[:: len(chosen) // 20_000 + 1]
-    tally = np.bincount(_names(np.ascontiguousarray(chosen, dtype=np.uint8)), minlength=len(COLOR_NAMES))
+    if len(rgb) > 20_000:  # a sample names the colour as well as every pixel, faster
+        rgb = rgb[:: len(rgb) // 20_000 + 1]
+    result: np.ndarray = np.bincount(_names(np.ascontiguousarray(rgb, dtype=np.uint8)), minlength=len(COLOR_NAMES))
+    return result
+
+
+def region_color(ref: ImageRef, region: str, *, least: float = 0.5) -> str | None:
+    """The colour of the picture itself: its most frequent colour (``picture``) or that of its outer
+    border (``background``: what lies behind whatever stands in the middle); ``None`` when no colour
+    takes ``least`` of those pixels, because then no one colour is the picture's."""
+    import numpy as np
+
+    from agentvlm.images import pixels
+
+    arr = pixels(ref)
+    h, w = arr.shape[:2]
+    if region == "background":
+        dy, dx = max(h // 10, 1), max(w // 10, 1)
+        chosen = np.concatenate([arr[:dy].reshape(-1, 3), arr[-dy:].reshape(-1, 3), arr[:, :dx].reshape(-1, 3), arr[:, -dx:].reshape(-1, 3)])
+    else:
+        chosen = arr.reshape(-1, 3)
+    tally = _tally(chosen)
+    if tally is None or tally.max() < least * tally.sum():
+        return None
     return COLOR_NAMES[int(tally.argmax())]
+
+
+def ink_color(lines: list[Evidence], images: list[ImageRef], *, least: float = 0.05) -> str | None:
+    """The colour text is written in: inside the boxes of the lines read, the most frequent colour
+    other than the box's own background (its most frequent one); ``None`` when no second colour
+    takes at least ``least`` of the pixels, so plain boxes name no ink."""
+    from agentvlm.images import pixels
+
+    total, pixels_seen = None, 0
+    for e in lines:
+        if e.box is None or e.image >= len(images):
+            continue
+        ref = images[e.image]
+        x1, y1, x2, y2 = e.box.xyxy((ref.width, ref.height))
+        tally = _tally(pixels(ref)[y1 : max(y2, y1 + 1), x1 : max(x2, x1 + 1)].reshape(-1, 3))
+        if tally is None:
+            continue
+        pixels_seen += int(tally.sum())
+        tally[int(tally.argmax())] = 0  # the background the text is written on
+        total = tally if total is None else total + tally
+    if total is None or total.sum() == 0:
+        return None
+    best = int(total.argmax())
+    return COLOR_NAMES[best] if total[best] >= least * pixels_seen else None

@@ -43,6 +43,8 @@ __all__ = [
 MAX_POSITIONS_PER_CLASS = 5
 MAX_RELATIONS = 12
 SURE_SCORE = 0.5  # detections below this are counted apart, as uncertain
+PRESENT_SCORE = 0.3  # the detector's default threshold: below it a detection is a recall pass's ghost
+READ_SURE = 0.95  # least OCR score of a line an answer may rest on as read
 
 _PREFIX = {"object": "det", "text": "ocr", "mask": "mask", "statement": "stmt"}
 _WORDS = {"overlaps": "overlapping"}  # spatial relation -> the word relations() gives

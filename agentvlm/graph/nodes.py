@@ -16,7 +16,7 @@ from langgraph.types import Send
 from pydantic import BaseModel, Field, create_model
 
 from agentvlm.errors import ModelOutputError
-from agentvlm.evidence.candidates import answer_candidates
+from agentvlm.evidence.candidates import answer_candidates, measured_answers
 from agentvlm.evidence.verbalize import verbalize as verbalize_evidence
 from agentvlm.graph.actions import prompts_for
 from agentvlm.graph.services import Recorder, Services
@@ -251,29 +251,43 @@ def make_reason(services: Services, *, max_tokens: int = 64, grounded: bool = Tr
         choices = state.get("choices") or []
         analysis = understood(state)
         candidates = answer_candidates(analysis, state.get("evidence", []), images=state["images"]) if grounded else None
+        measured = measured_answers(analysis, state.get("evidence", []), images=state["images"]) if candidates else []
         if candidates and len(candidates) == 1:
             rec.note(f"the evidence leaves one answer: {candidates[0]!r} (no model call)")
-            unseen = [t.noun for t in analysis.unseen]
-            if unseen:
-                rec.note(f"no tool can see {', '.join(unseen)}: the answer is a guess")
-            return {"draft": candidates[0], "basis": "guess" if unseen else "evidence"}
+            return {"draft": candidates[0], "basis": _basis(analysis, candidates[0], measured, rec, chosen="guess")}
         variables: dict[str, Any] = {"question": state["question"], "choices": choices, "evidence": state.get("context", ""), "history": state.get("history", [])[-3:]}
         try:
             if candidates:
                 reply = services.ask("reason", grounded_reply(candidates), rec=rec, role="reason", max_tokens=max_tokens + 32, **variables)
                 rec.note(f"grounded answer: chose among {len(candidates)} candidates from the evidence")
-                draft, basis = str(reply.model_dump()["answer"]), "evidence"
+                draft = str(reply.model_dump()["answer"])
+                basis = _basis(analysis, draft, measured, rec, chosen="guess" if analysis.form == "attribute" else "model")
             else:
                 draft, basis = _first_sentence(services.ask("reason", None, rec=rec, role="reason", max_tokens=max_tokens, **variables)), "model"
         except ModelOutputError as exc:
             rec.note(str(exc))
             return {"draft": ""}
-        if analysis.unseen and not state.get("sources"):
+        if analysis.unseen and not state.get("sources") and basis != "guess":
             rec.note(f"no tool can see {', '.join(t.noun for t in analysis.unseen)}: the answer is a guess")
             basis = "guess"
         return {"draft": draft, "basis": basis}
 
     return reason
+
+
+def _basis(analysis: Question, answer: str, measured: Sequence[str], rec: Recorder, *, chosen: str) -> str:
+    """``evidence`` when ``answer`` is one a measurement supports (``measured_answers``), else ``chosen``:
+    ``model`` where the model chose among the answers the form allows, ``guess`` where nothing chose
+    or the evidence holds nothing on what is asked (a colour, a material)."""
+    if answer in measured:
+        return "evidence"
+    unseen = [t.noun for t in analysis.unseen]
+    if unseen:
+        rec.note(f"no tool can see {', '.join(unseen)}: the answer is a guess")
+        return "guess"
+    if analysis.unchecked:
+        rec.note(f"no tool checks '{' '.join(analysis.unchecked)}': the evidence did not decide the answer")
+    return chosen
 
 
 def grounded_reply(candidates: Sequence[str]) -> type[BaseModel]:
@@ -316,7 +330,8 @@ def make_answer(services: Services) -> NodeFn:
             if unseen:
                 rec.note(f"no tool can see {', '.join(unseen)}: the answer is a guess")
             rec.note(f"answer form {analysis.form}: the draft was{said}; {why} {out.text!r} stands in")
-            basis = "evidence" if fallback is not None and out.text == fallback and not analysis.unseen else "guess"
+            measured = measured_answers(analysis, state.get("evidence", []), images=state["images"])
+            basis = "evidence" if fallback is not None and out.text == fallback and fallback in measured else "guess"
         return {"answer": out.text, "basis": basis}
 
     return answer

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from agentvlm.programs.executor import Result
 from agentvlm.programs.language import Program
+from agentvlm.question.forms import parse_count
 from agentvlm.question.vocabulary import normal_label
 
 __all__ = ["LETTERS", "phrase"]
@@ -25,6 +26,8 @@ def _option(value: bool | int | str, choices: Sequence[str]) -> str | None:
     if isinstance(value, bool):
         words = _YES if value else _NO
         hits = [i for i, t in enumerate(texts) if t in words]
+    elif isinstance(value, int):  # a count answers "two or three?"
+        hits = [i for i, t in enumerate(texts) if t == str(value) or parse_count(t) == value and len(t.split()) == 1]
     else:
         v = str(value).strip().lower()
         hits = [i for i, t in enumerate(texts) if t == v]

@@ -15,19 +15,24 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agentvlm.evidence.colors import color_name, dominant_color
-from agentvlm.evidence.facts import position_words
+from agentvlm.evidence.colors import color_name, dominant_color, ink_color, region_color
+from agentvlm.evidence.facts import PRESENT_SCORE, SURE_SCORE, position_words
 from agentvlm.evidence.spatial import TOUCH, gap, iou, larger, relation_holds
 from agentvlm.programs.language import Program
+from agentvlm.question.analysis import TEXT_BEARING
 from agentvlm.question.vocabulary import canonical, label_of, labels_in
 from agentvlm.types import Box, Evidence, ImageRef
 
-__all__ = ["PRESENT", "SURE", "TEXT_TARGETS", "Result", "execute", "find", "iou", "relation_holds", "resolve", "text_regions"]
+__all__ = [
+    "INK", "PICTURE", "PRESENT", "SURE", "TEXT_TARGETS", "Result", "execute", "find", "iou", "relation_holds", "resolve", "text_regions",
+]
 
-SURE = 0.5  # least score a detection needs to be counted (as facts.SURE_SCORE)
-PRESENT = 0.3  # least score for "exists" (the detector's default threshold)
+SURE = SURE_SCORE  # least score a detection needs to be counted
+PRESENT = PRESENT_SCORE  # least score for "exists" (the detector's default threshold)
 SAME = 0.6  # IoU above which two same-class boxes from different passes are one object
 TEXT_TARGETS = frozenset({"text", "sign", "signs", "label", "words", "writing", "title", "number", "caption", "it", ""})
+PICTURE = ("picture", "background")  # colour targets that name the picture itself, not a thing in it
+INK = frozenset({"text", "letter", "letters", "word", "words", "writing", "lettering", "character", "characters", "font"})
 _REGIONS: dict[str, Box] = {
     "left": Box(x1=0.0, y1=0.0, x2=0.5, y2=1.0),
     "right": Box(x1=0.5, y1=0.0, x2=1.0, y2=1.0),
@@ -64,8 +69,7 @@ def resolve(phrase: str) -> str | None:
     p = phrase.strip().lower()
     if p in TEXT_TARGETS:
         return "text"
-    found = canonical(p) or next(iter(labels_in(p)), None)
-    return found
+    return canonical(p) or next(iter(labels_in(p)), None) or ("text" if p in TEXT_BEARING or p in INK else None)
 
 
 def find(evidence: Sequence[Evidence], label: str, *, region: str = "image", min_score: float = 0.0) -> list[Evidence]:
@@ -115,6 +119,8 @@ def execute(program: Program, evidence: Sequence[Evidence], *, images: Sequence[
     a = resolve(program.target)
     if program.op == "read":
         return _read(program, evidence, a)
+    if program.op == "color" and (program.target in PICTURE or a == "text"):
+        return _measured_colour(program, evidence, list(images), a)
     if "text" in (a, resolve(program.other)):  # a sign, a menu: the text blocks read on it stand for it
         evidence = [*evidence, *text_regions(evidence)]
     if program.op == "count" and a == "text" and program.value in _UNITS:
@@ -153,10 +159,7 @@ def execute(program: Program, evidence: Sequence[Evidence], *, images: Sequence[
         colour = dominant_color(first, list(images), mask=mask)
         if colour is None:
             return Result(None, [first.id], "no pixels to name a colour from")
-        want_colour = color_name(program.value) if program.value else None
-        if program.answer == "yes_no" and want_colour:
-            return Result(colour == want_colour, [first.id], f"{a} {first.id} looks {colour}")
-        return Result(colour, [first.id], f"{a} {first.id} looks {colour}")
+        return _colour(program, colour, [first.id], f"{a} {first.id}")
     b = resolve(program.other)
     if b is None:
         return Result(None, [first.id], f"'{program.other}' is not something the detector can find", missing=[program.other or "?"])
@@ -172,6 +175,38 @@ def execute(program: Program, evidence: Sequence[Evidence], *, images: Sequence[
         verb = "is" if holds else "is not"
         return Result(holds, [first.id, second.id], f"{a} {first.id} {verb} {program.relation} {b} {second.id}")
     return _compare(program, evidence, a, b, first, second)
+
+
+def _colour(program: Program, colour: str, ids: list[str], what: str) -> Result:
+    """A colour measured on ``what``, as the answer or checked against the colour a yes/no question names."""
+    want = color_name(program.value) if program.value else None
+    if program.answer == "yes_no" and want:
+        return Result(colour == want, ids, f"{what} looks {colour}")
+    return Result(colour, ids, f"{what} looks {colour}")
+
+
+def _measured_colour(program: Program, evidence: Sequence[Evidence], images: list[ImageRef], a: str | None) -> Result:
+    """The colour of the picture itself, of its background, of the ink text is written in, or of the
+    thing that carries the text (a sign: its text blocks' colour); ``None`` when nothing was measured."""
+    if program.target in PICTURE:
+        colour = region_color(images[0], program.target) if images else None
+        if colour is None:
+            return Result(None, detail=f"no one colour covers the {program.target}", missing=[program.target])
+        return _colour(program, colour, [], f"the {program.target}")
+    lines = [e for e in evidence if e.kind == "text" and e.text and e.box is not None]
+    if not lines:
+        return Result(None, detail="no text was read", missing=["text"])
+    if program.target.strip().lower() in INK:
+        colour = ink_color(lines, images)
+        what = "the text"
+    else:
+        blocks = text_regions(lines)
+        best = max(blocks, key=lambda b: (len(b.text or ""), b.score or 0.0)) if blocks else None
+        colour = dominant_color(best, images) if best is not None else None
+        what = f"the {program.target} (its text block)"
+    if colour is None:
+        return Result(None, detail=f"no colour measured on {what}", missing=[program.target])
+    return _colour(program, colour, _ids(lines), what)
 
 
 def _compare(program: Program, evidence: Sequence[Evidence], a: str, b: str, first: Evidence, second: Evidence) -> Result:
@@ -223,6 +258,31 @@ def text_regions(evidence: Sequence[Evidence]) -> list[Evidence]:
 _TIME_RE = re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)|\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s*h\b", re.IGNORECASE)
 
 
+_RANGE_RE = re.compile(rf"(?P<start>{_TIME_RE.pattern})\s*(?:-|–|—|to|until|till)\s*(?P<end>{_TIME_RE.pattern})", re.IGNORECASE)
+_CLOSES_RE = re.compile(rf"\b(?:clos(?:e|es|ed|ing)|shuts?|until|till)\b\W*(?:at\s+)?(?P<end>{_TIME_RE.pattern})", re.IGNORECASE)
+
+
+def _time(end: bool, lines: Sequence[Evidence]) -> Result:
+    """A time read: the start of the first range ("7AM-3PM") or its ``end`` when the question asks a closing time.
+
+    Without a range, the first time read answers an opening question; a closing one takes a
+    time the text says it closes at, else nothing decides it (a lone time may be the opening).
+    """
+    read = [(m, e) for e in lines for m in _RANGE_RE.finditer(e.text or "")]
+    if read:
+        m, e = read[0]
+        return Result(m.group("end" if end else "start").strip(), [e.id], f"range read: {m.group(0)!r}")
+    if end:
+        closes = [(m, e) for e in lines for m in _CLOSES_RE.finditer(e.text or "")]
+        if closes:
+            return Result(closes[0][0].group("end").strip(), [closes[0][1].id], f"closing time read: {closes[0][0].group(0)!r}")
+        return Result(None, detail="no range or closing time was read", missing=["closing time"])
+    times = [(m.group(0), e) for e in lines for m in _TIME_RE.finditer(e.text or "")]
+    if times:
+        return Result(times[0][0].strip(), [times[0][1].id], f"times read: {', '.join(t for t, _ in times)}")
+    return Result(None, detail="no time was read", missing=["time"])
+
+
 _UNITS = {"letter": r"[^\W\d_]", "word": r"[^\W_]+(?:['-][^\W_]+)*", "digit": r"\d", "line": r"^"}
 
 
@@ -240,10 +300,8 @@ def _count_text(program: Program, evidence: Sequence[Evidence]) -> Result:
 
 def _read(program: Program, evidence: Sequence[Evidence], target: str | None) -> Result:
     lines = [e for e in evidence if e.kind == "text" and e.text]
-    if program.value == "time" and program.answer == "text":  # "What time does it open?": the times read, not the sign
-        times = [(m.group(0), e) for e in lines for m in _TIME_RE.finditer(e.text or "")]
-        if times:
-            return Result(times[0][0].strip(), [times[0][1].id], f"times read: {', '.join(t for t, _ in times)}")
+    if program.value in ("time", "end time") and program.answer == "text":  # "What time does it open?": the times read, not the sign
+        return _time(program.value == "end time", lines)
     if program.value == "number" and program.answer == "text":  # "What's the number on the label?": the line of digits
         digits = [(len(re.findall(r"\d", e.text or "")), e) for e in lines]
         best = max(digits, key=lambda d: d[0], default=(0, None))

@@ -10,19 +10,24 @@ question's analysis) or ``declined: why``.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
+from agentvlm.evidence.facts import READ_SURE
 from agentvlm.graph.actions import FunctionAction
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.programs.answers import LETTERS, phrase
 from agentvlm.programs.arithmetic import compute
-from agentvlm.programs.executor import execute, resolve
+from agentvlm.programs.executor import PRESENT, SURE, Result, execute, find, resolve
+from agentvlm.programs.language import Program
 from agentvlm.programs.planner import plan_program
 from agentvlm.programs.recall import find_missing
 from agentvlm.question import Question, analyze
 from agentvlm.types import Evidence
 
-__all__ = ["PROGRAM_ACTION", "make_program", "program_or_reason", "run_program"]
+__all__ = ["PROGRAM_ACTION", "distrust", "make_program", "program_or_reason", "run_program"]
+
+_WHOLE_TEXT = re.compile(r"\b(?:say|says|said|read|reads|written|printed|text|words?|writing)\b", re.IGNORECASE)
 
 
 def _ocr(services: Services, rec: Recorder, state: dict[str, Any], evidence: list[Evidence]) -> list[Evidence]:
@@ -89,7 +94,42 @@ def run_program(
         rec.note(f"declined: {program.brief()} could not decide ({why}); reasoning answers")
         return {"evidence": new, "program": trace} if new else None
     rec.note(f"answered by program ({path}): {program.brief()} = {result.value!r}; {result.detail}")
-    return {"draft": text, "answer": text, "used": result.evidence, "program": trace, "evidence": new, "basis": "program"}
+    doubt = distrust(program, result, analysis, evidence + new)
+    if doubt:
+        rec.note(f"the program's answer is a guess: {doubt}")
+    return {"draft": text, "answer": text, "used": result.evidence, "program": trace, "evidence": new, "basis": "guess" if doubt else "program"}
+
+
+def distrust(program: Program, result: Result, analysis: Question, evidence: list[Evidence]) -> str | None:
+    """Why the perception a program's answer rests on cannot be trusted for this question, or ``None``.
+
+    A program decides only where what it measured is what the question asks about: the
+    detections it rests on are confident ones and uncertain ones do not change a count, the
+    question says nothing of the thing that no box checks (a state, a part, "wearing
+    sunglasses"), and text was read confidently and, for one field of a sign (a brand, a
+    name), is a single line. Its answer is still the best at hand, so it stands, marked a guess.
+    """
+    if program.op != "read" and analysis.unchecked:
+        return f"the question says '{' '.join(analysis.unchecked)}' of what it names, which no tool checks"
+    by_id = {e.id: e for e in evidence}
+    cited = [by_id[i] for i in result.evidence if i in by_id]
+    weak = [e for e in cited if e.kind == "object" and e.label != "text" and e.score is not None and e.score < SURE]
+    if weak:
+        return f"{weak[0].label} {weak[0].id} was detected at {weak[0].score:.2f}, below {SURE}"
+    if program.op in ("count", "exists"):
+        label = resolve(program.target)
+        unsure = [e for e in find(evidence, label or "", min_score=PRESENT) if e.score is not None and e.score < SURE]
+        if unsure and not (program.op == "exists" and result.value is True):
+            return f"{len(unsure)} {label} detected at a score between {PRESENT} and {SURE}: the count may be off"
+    lines = [e for e in cited if e.kind == "text"]
+    if program.op == "read" and lines:
+        low = min(e.score if e.score is not None else 1.0 for e in lines)
+        if low < READ_SURE:
+            return f"a line read scored {low:.2f}, below {READ_SURE}"
+        rows = len({round(e.box.center[1], 2) for e in lines if e.box is not None})
+        if program.value == "" and program.answer == "text" and not _WHOLE_TEXT.search(analysis.text) and len(lines) > 1 and rows > 1:
+            return "the question asks for one field of the text, and several lines were read"
+    return None
 
 
 def make_program(services: Services, *, planner: Literal["llm", "rules"] = "llm", recall: bool = True) -> Any:

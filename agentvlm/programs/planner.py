@@ -22,6 +22,7 @@ from agentvlm.graph.services import Recorder, Services
 from agentvlm.programs.executor import resolve
 from agentvlm.programs.language import Program
 from agentvlm.question import Question, analyze
+from agentvlm.question.forms import parse_count
 
 __all__ = ["Planned", "llm_program", "plan_program", "repair", "rules_program"]
 
@@ -41,7 +42,8 @@ _LLM_OPS: dict[str, tuple[str, ...]] = {
 }
 _NUMBER_ASKED = re.compile(r"\b(?:number|code|digits?|phone|serial|licen[cs]e plate|registration)\b(?!\s+of\b)", re.IGNORECASE)
 _TEXT_UNITS = {"letter": "letter", "character": "letter", "word": "word", "digit": "digit", "number": "digit", "line": "line"}
-_TIME = re.compile(r"\bwhat\s+time\b|\bwhen\b|\bopening\s+(?:hours|times)\b|\bhours\b", re.IGNORECASE)
+_PICTURE = re.compile(r"\b(?:this|that|these|photo(?:graph)?|picture|image|pic|background|scene)\b", re.IGNORECASE)
+_TIME = re.compile(r"\bwhat\s+time\b|\bwhen\b|\b(?:opening|closing)\s+(?:hours|times?)\b|\bhours\b|\bhow\s+late\b", re.IGNORECASE)
 
 
 def _q(question: str | Question, choices: Sequence[str]) -> Question:
@@ -71,6 +73,22 @@ def _comparison(q: Question) -> str:
     return "size"
 
 
+def _colour_program(q: Question, form: str) -> Program | None:
+    """The colour program for what the question names: the picture itself when it names no
+    thing ("What colour is this?"), its background, the text, or the thing that carries it."""
+    value = color_name(q.value) or q.value if q.form == "yes_no" else ""
+    if q.form == "yes_no" and not value or q.form == "alternative" and not all(color_name(o.split()[-1]) for o in q.options):
+        return None
+    if not q.targets:
+        if not _PICTURE.search(q.text):
+            return None
+        return _program("color", "background" if re.search(r"\bbackground\b", q.text, re.IGNORECASE) else "picture", form, value=value)
+    first = q.targets[0]
+    if first.text_bearing and not first.label:
+        return _program("color", first.noun, form, value=value)
+    return None
+
+
 def rules_program(question: str | Question, choices: Sequence[str] = ()) -> Program | None:
     """The program the question's analysis gives, or ``None`` when code cannot decide its form.
 
@@ -85,8 +103,12 @@ def rules_program(question: str | Question, choices: Sequence[str] = ()) -> Prog
     if q.form == "read":
         first = q.targets[0] if q.targets else None
         target = first.label if first is not None and first.label else "text"
-        kind = "time" if _TIME.search(q.text) else "number" if _NUMBER_ASKED.search(q.text) else ""
+        kind = ("end time" if q.reads_end else "time") if _TIME.search(q.text) else "number" if _NUMBER_ASKED.search(q.text) else ""
         return _program("read", target, form, value=kind)
+    if q.attribute == "color" and q.form in ("yes_no", "alternative", "attribute"):
+        colour = _colour_program(q, form)
+        if colour is not None or a is None:
+            return colour
     if q.form in ("number", "open", "place", "identify") or a is None:
         return None
     if q.form == "count":
@@ -115,6 +137,8 @@ def rules_program(question: str | Question, choices: Sequence[str] = ()) -> Prog
             return None
         return _program("exists", a, form)
     if q.form == "alternative":
+        if all(parse_count(o) is not None and len(o.split()) == 1 for o in q.options) and a != "text":  # "two or three cars?"
+            return _program("count", a, "text")
         if all(o.split()[-1] in _POSITIONS for o in q.options):
             return _program("position", a, "text", value="|".join(o.split()[-1] for o in q.options))
         if all(color_name(o.split()[-1]) in COLOR_NAMES for o in q.options) and a != "text":

@@ -98,6 +98,12 @@ class Question(BaseModel):
         text: Whether text in the image is needed, may help, or is surely irrelevant.
         needs_knowledge: The answer needs facts the image does not hold.
         exhaustive: Every instance matters (counting, "all the cars").
+        reads_end: A ``read`` question asks for the end of a range the image states (the
+            closing time of "7AM-3PM"), not its start.
+        unchecked: Words that say something of what the question names which no box or
+            count checks: a state ("flying"), a part ("'s nose"), a narrowing ("wearing
+            sunglasses", "red" in "the red car"). A program that finds the named class
+            answers a question about all of it, not about these.
         sure: Whether a rule decided the form (``False``: a fallback guess).
         source: ``rules``, or ``llm`` when a model chose the form.
     """
@@ -118,6 +124,8 @@ class Question(BaseModel):
     text_need: TextNeed = "maybe"
     needs_knowledge: bool = False
     exhaustive: bool = False
+    reads_end: bool = False
+    unchecked: list[str] = Field(default_factory=list)
     sure: bool = True
     source: Literal["rules", "llm"] = "rules"
 
@@ -233,7 +241,8 @@ _READ = re.compile(
     r"address|phone number|website|date|year|code|licen[cs]e plate|registration|plate number|route)\b|"
     r"\bwhat\s+(?:is|'s|are)\s+(?:it|this|that|the \w+)\s+called\b|\b(?:called|named)\s*[?.!]*$|"
     r"\bwhat\s+time\b|\bwhen\s+(?:does|do|is|will|did)\b.*\b(?:open|close|closes|opens|start|starts|end|ends|leave|leaves|"
-    r"arrive|arrives|come|comes|depart|departs)\b|\bopening\s+(?:hours|times)\b|\bwhat\s+(?:number|letter|word|date|year|day|route|code)\b|"
+    r"arrive|arrives|come|comes|depart|departs|shut|shuts|finish|finishes)\b|\b(?:opening|closing)\s+(?:hours|times?)\b|"
+    r"\b(?:until|till)\s+when\b|\bhow\s+late\b.*\b(?:open|serving|run|runs|last)\b|\bwhat\s+(?:number|letter|word|date|year|day|route|code)\b|"
     r"\blicen[cs]e\s+plate\b|\bphone\s+number\b|\bwebsite\b|\bwhich\s+(?:number|letter|word|route|bus)\b|\bwhat\s+name\b|"
     r"\bwhat\s+(?:is|'s|are)\s+(?:on|in)\s+the\s+(?:sign|label|menu|poster|screen|board|banner|plate|notice|page|display)\b",
     re.IGNORECASE,
@@ -299,6 +308,11 @@ _COLOURS = (
     "silver", "gold", "beige", "violet", "tan", "cream", "navy", "maroon", "turquoise",
 )  # fmt: skip
 _COLOUR_RE = re.compile(r"\b(" + "|".join(_COLOURS) + r")\b", re.IGNORECASE)
+_COUNT_WORD = r"\d+|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+_NUMBER_OPTIONS = re.compile(rf"\b(?P<a>{_COUNT_WORD})\s*(?:,\s*|\s+or\s+)(?:(?P<b>{_COUNT_WORD})\s*,?\s+or\s+)?(?P<c>{_COUNT_WORD})\b", re.IGNORECASE)
+# What asks for the end of a range ("closes", "until when") and what for its start ("opens"): the first said decides.
+_RANGE_END = re.compile(r"\b(?:clos(?:e|es|ed|ing)|shut(?:s|ting)?|until|till|end(?:s|ing)?|finish(?:es|ing)?|how\s+late|last)\b", re.IGNORECASE)
+_RANGE_START = re.compile(r"\b(?:open(?:s|ing)?|start(?:s|ing)?|begin(?:s|ning)?|first|from)\b", re.IGNORECASE)
 _STATE_WORDS = re.compile(
     r"\b(open|closed|shut|on|off|empty|full|lit|broken|wet|dry|clean|dirty|new|old|moving|parked|running|sitting|ripe|"
     r"whole|sliced|cut|cloudy|clear|sunny|raining|cooked|raw|fresh|melted|frozen|burning|"
@@ -476,6 +490,31 @@ def _options(q: str) -> list[str]:
     return [option, right.lower()]
 
 
+# Words that frame a question or point at the picture; they say nothing of the thing named.
+_FRAME = frozenset({
+    *_DETERMINERS, *_AUX.replace("'", "|").split("|"), "t", "s", "d", "ll", "re", "ve", "m", "am", "be", "been", "being",
+    "what", "which", "who", "whom", "whose", "where", "when", "how", "there", "here", "it", "this", "that", "these", "those",
+    "they", "them", "you", "i", "we", "me", "us", "he", "she", "him", "one", "ones", "in", "on", "at", "of", "to", "by", "for",
+    "with", "from", "into", "onto", "over", "under", "above", "below", "behind", "near", "beside", "next", "between",
+    "inside", "outside", "up", "down", "off", "out", "about", "around", "through", "across", "along", "against", "toward",
+    "towards", "and", "or", "but", "nor", "see", "visible", "many", "much", "number", "count", "total", "exactly", "only",
+    "just", "please", "tell", "colour", "color", "colours", "colors", "shade", "hue", "any", "anyone", "anybody",
+    "anything", "someone", "somebody", "something", "picture", "pictures", "photo", "photos", "photograph", "image",
+    "images", "pic", "scene", "shot", "background", "side", "corner", "half", "part", "hand", "edge", "area", "region",
+    "very", "far", "else", "than", "rather", "more", "fewer", "less",
+})  # fmt: skip
+
+
+def _unchecked(q: str, spans: list[tuple[int, int]], checked: set[str]) -> list[str]:
+    """The words of ``q`` outside the mentions and the relation phrase that neither frame the
+    question nor are ``checked`` by what answers it (its options, the colour or position asked)."""
+    text = _blank(q, _IMAGE_REF)
+    for a, b in spans:
+        text = text[:a] + " " * (b - a) + text[b:]
+    words = re.findall(r"[a-z]+", text.lower())
+    return [w for w in words if w not in _FRAME and w not in checked and w not in _NUMBER_WORDS and not _COMPARATIVE.fullmatch(w)]
+
+
 def _checked_number(q: str, form: Form) -> int | None:
     if form != "yes_no":
         return None
@@ -525,6 +564,7 @@ def analyze(text: str, choices: Sequence[str] = ()) -> Question:
             ]
     # Relations: the first phrase with a mention on each side, outside modifier phrases.
     relation = relation_phrase = None
+    relation_span = (0, 0)
     order = list(range(len(mentions)))
     for match in find_relations(with_free):
         before = [i for i, m in enumerate(mentions) if m.end <= match.start]
@@ -535,6 +575,7 @@ def analyze(text: str, choices: Sequence[str] = ()) -> Question:
             if re.search(r"\b(?:with|wearing|carrying)\b", q[mentions[before[0]].end:mentions[subject].start], re.IGNORECASE):
                 subject = before[0]
             relation, relation_phrase = match.relation or "undecidable", match.phrase
+            relation_span = (match.start, match.end)
             order = [subject, obj, *[i for i in order if i not in (subject, obj)]]
             break
     if relation is None and len(mentions) >= 2:  # "Is the cat with the teddy bear?": with is the relation
@@ -593,6 +634,13 @@ def analyze(text: str, choices: Sequence[str] = ()) -> Question:
         elif re.search(r"\b(?:say|says|read|reads)\b\s+(.+?)\s*[?.!]*$", q, re.IGNORECASE):
             value = re.search(r"\b(?:say|says|read|reads)\b\s+(.+?)\s*[?.!]*$", q, re.IGNORECASE).group(1)  # type: ignore[union-attr]
     number = _checked_number(lower, form)
+    spans = [(m.start, m.end) for m in mentions if m.start >= 0] + [relation_span]
+    checked = {w for o in options for w in re.findall(r"[a-z]+", o.lower())} | set(re.findall(r"[a-z]+", value.lower()))
+    if form == "yes_no" and position or form == "position":
+        checked |= set(_POSITION_WORDS.replace("-", "|").replace(" ", "|").split("|"))
+    unchecked = _unchecked(q, spans, checked)
+    ends, starts = _RANGE_END.search(lower), _RANGE_START.search(lower)
+    reads_end = form == "read" and ends is not None and (starts is None or ends.start() < starts.start())
     bearing = any(t.text_bearing for t in targets)
     cues = _TEXT_CUES.search(re.sub(r"\b(?:the\s+)?number\s+of\b", " ", text, flags=re.IGNORECASE))
     if form in ("read", "number") or bearing or re.search(r"[\"“][^\"”]+[\"”]", q) or cues:
@@ -616,6 +664,8 @@ def analyze(text: str, choices: Sequence[str] = ()) -> Question:
         text_need=text_need,
         needs_knowledge=bool(_KNOWLEDGE.search(text)),
         exhaustive=form == "count" or bool(re.search(r"\b(?:all|every|each)\s+(?:the\s+|of the\s+)?\w", lower)),
+        reads_end=reads_end,
+        unchecked=unchecked,
         sure=sure,
     )
 
@@ -643,6 +693,9 @@ def _form(
     if wh and has_or and (comparative := _comparatives(lower)):
         del comparative
         return "compare", True, []
+    numbers = _NUMBER_OPTIONS.search(lower) if has_or else None
+    if numbers and (yes_no_start or not wh) and not _COUNT.search(q):  # "Are there two or three cars?": a count to choose
+        return "alternative", True, [n for n in numbers.group("a", "b", "c") if n]
     if yes_no_start and has_or and not existential:
         return "alternative", True, []
     if not wh and not yes_no_start and has_or and len(q.split()) <= 6 and not re.match(r"^(?:where|when|why|how)\b", lower):
@@ -665,7 +718,7 @@ def _form(
         return "count", True, []
     if re.match(r"^(?:read|transcribe)\b", lower):
         return "read", True, []
-    if _READ.search(q) and not re.match(r"^(?:who|why|how(?!\s+much))\b", lower):
+    if _READ.search(q) and not re.match(r"^(?:who|why|how(?!\s+(?:much|late)))\b", lower):
         return "read", True, []
     if _NUMBER.search(q) and not re.match(r"^(?:why)\b", lower):
         if re.search(r"\bhow\s+(?:old|far|long|heavy|fast)\b", lower) and not _KNOWLEDGE.search(q):
