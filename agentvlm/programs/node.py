@@ -11,9 +11,12 @@ question's analysis) or ``declined: why``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, Literal
 
+from agentvlm.evidence.colors import color_name, dominant_color
 from agentvlm.evidence.facts import READ_SURE
+from agentvlm.evidence.verbalize import text_blocks
 from agentvlm.graph.actions import FunctionAction
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.programs.answers import LETTERS, phrase
@@ -23,7 +26,7 @@ from agentvlm.programs.language import Program
 from agentvlm.programs.planner import plan_program
 from agentvlm.programs.recall import find_missing
 from agentvlm.question import Question, analyze
-from agentvlm.types import Evidence
+from agentvlm.types import Evidence, ImageRef
 
 __all__ = ["PROGRAM_ACTION", "distrust", "make_program", "program_or_reason", "run_program"]
 
@@ -94,25 +97,32 @@ def run_program(
         rec.note(f"declined: {program.brief()} could not decide ({why}); reasoning answers")
         return {"evidence": new, "program": trace} if new else None
     rec.note(f"answered by program ({path}): {program.brief()} = {result.value!r}; {result.detail}")
-    doubt = distrust(program, result, analysis, evidence + new)
+    doubt = distrust(program, result, analysis, evidence + new, state["images"])
     if doubt:
         rec.note(f"the program's answer is a guess: {doubt}")
     return {"draft": text, "answer": text, "used": result.evidence, "program": trace, "evidence": new, "basis": "guess" if doubt else "program"}
 
 
-def distrust(program: Program, result: Result, analysis: Question, evidence: list[Evidence]) -> str | None:
+def _colour_seen(word: str, objects: list[Evidence], images: Sequence[ImageRef]) -> bool:
+    """Whether ``word`` is a colour measured on the object an answer rests on ("the red car": that car is red)."""
+    want = color_name(word)
+    return want is not None and bool(objects) and all(e.kind == "object" and dominant_color(e, list(images)) == want for e in objects)
+
+
+def distrust(program: Program, result: Result, analysis: Question, evidence: list[Evidence], images: Sequence[ImageRef] = ()) -> str | None:
     """Why the perception a program's answer rests on cannot be trusted for this question, or ``None``.
 
     A program decides only where what it measured is what the question asks about: the
     detections it rests on are confident ones and uncertain ones do not change a count, the
     question says nothing of the thing that no box checks (a state, a part, "wearing
-    sunglasses"), and text was read confidently and, for one field of a sign (a brand, a
+    sunglasses"; a colour it names is checked on the object measured), and text was read confidently and, for one field of a sign (a brand, a
     name), is a single line. Its answer is still the best at hand, so it stands, marked a guess.
     """
-    if program.op != "read" and analysis.unchecked:
-        return f"the question says '{' '.join(analysis.unchecked)}' of what it names, which no tool checks"
     by_id = {e.id: e for e in evidence}
     cited = [by_id[i] for i in result.evidence if i in by_id]
+    unchecked = [w for w in analysis.unchecked if not _colour_seen(w, cited[:1], images)]
+    if program.op != "read" and unchecked:
+        return f"the question says '{' '.join(unchecked)}' of what it names, which no tool checks"
     weak = [e for e in cited if e.kind == "object" and e.label != "text" and e.score is not None and e.score < SURE]
     if weak:
         return f"{weak[0].label} {weak[0].id} was detected at {weak[0].score:.2f}, below {SURE}"
@@ -126,8 +136,8 @@ def distrust(program: Program, result: Result, analysis: Question, evidence: lis
         low = min(e.score if e.score is not None else 1.0 for e in lines)
         if low < READ_SURE:
             return f"a line read scored {low:.2f}, below {READ_SURE}"
-        rows = len({round(e.box.center[1], 2) for e in lines if e.box is not None})
-        if program.value == "" and program.answer == "text" and not _WHOLE_TEXT.search(analysis.text) and len(lines) > 1 and rows > 1:
+        rows = sum(len(r) for _, r in text_blocks(lines))
+        if program.value == "" and program.answer == "text" and not _WHOLE_TEXT.search(analysis.text) and rows > 1:
             return "the question asks for one field of the text, and several lines were read"
     return None
 
