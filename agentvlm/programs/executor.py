@@ -69,7 +69,7 @@ def resolve(phrase: str) -> str | None:
     p = phrase.strip().lower()
     if p in TEXT_TARGETS:
         return "text"
-    return canonical(p) or next(iter(labels_in(p)), None) or ("text" if p in TEXT_BEARING or p in INK else None)
+    return canonical(p) or next(iter(labels_in(p)), None)
 
 
 def find(evidence: Sequence[Evidence], label: str, *, region: str = "image", min_score: float = 0.0) -> list[Evidence]:
@@ -119,8 +119,8 @@ def execute(program: Program, evidence: Sequence[Evidence], *, images: Sequence[
     a = resolve(program.target)
     if program.op == "read":
         return _read(program, evidence, a)
-    if program.op == "color" and (program.target in PICTURE or a == "text"):
-        return _measured_colour(program, evidence, list(images), a)
+    if program.op == "color" and (program.target in PICTURE or a == "text" or program.target in TEXT_BEARING | INK):
+        return _measured_colour(program, evidence, list(images))
     if "text" in (a, resolve(program.other)):  # a sign, a menu: the text blocks read on it stand for it
         evidence = [*evidence, *text_regions(evidence)]
     if program.op == "count" and a == "text" and program.value in _UNITS:
@@ -185,7 +185,7 @@ def _colour(program: Program, colour: str, ids: list[str], what: str) -> Result:
     return Result(colour, ids, f"{what} looks {colour}")
 
 
-def _measured_colour(program: Program, evidence: Sequence[Evidence], images: list[ImageRef], a: str | None) -> Result:
+def _measured_colour(program: Program, evidence: Sequence[Evidence], images: list[ImageRef]) -> Result:
     """The colour of the picture itself, of its background, of the ink text is written in, or of the
     thing that carries the text (a sign: its text blocks' colour); ``None`` when nothing was measured."""
     if program.target in PICTURE:
