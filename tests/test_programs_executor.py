@@ -211,3 +211,66 @@ def test_words_resolve_to_detector_classes() -> None:
 def test_rules_parse_common_templates(question: str, choices: list[str], brief: str | None) -> None:
     p = rules_program(question, choices)
     assert (p.brief() if p else None) == brief
+
+
+def _text(id_: str, text: str, y: float, score: float = 0.99) -> Evidence:
+    return Evidence(id=id_, tool="rapidocr", kind="text", text=text, score=score, box=Box(x1=0.2, y1=y, x2=0.8, y2=y + 0.08))
+
+
+@pytest.mark.parametrize(
+    ("question", "lines", "expected"),
+    [
+        ("What time does it open?", ["OPEN DAILY", "7AM-3PM"], "7AM"),
+        ("When does it close?", ["OPEN DAILY", "7AM-3PM"], "3PM"),
+        ("What is the closing time?", ["Hours 09:00 - 17:30"], "17:30"),
+        ("Until when is the cafe open?", ["Mon-Fri 8am to 6pm"], "6pm"),
+        ("How late is the bakery open?", ["OPEN 6AM", "CLOSES 2PM"], "2PM"),
+        ("When does the shop shut?", ["OPEN 9AM"], None),  # a lone time may be the opening: nothing decides
+    ],
+)
+def test_a_time_read_is_the_end_of_a_range_when_the_question_asks_the_closing(question: str, lines: list[str], expected: str | None) -> None:
+    program = rules_program(question)
+    assert program is not None and program.op == "read"
+    evidence = [_text(f"ocr{i}", t, 0.1 + 0.1 * i) for i, t in enumerate(lines)]
+    assert execute(program, evidence).value == expected
+
+
+def test_either_or_numbers_are_counted_and_the_count_picks_the_option() -> None:
+    program = rules_program("Are there two or three people?")
+    assert program is not None and program.brief() == "count(person) -> text"
+    people = [obj(f"det{i}", "person", (0.1 + 0.3 * i, 0.2, 0.3 + 0.3 * i, 0.9)) for i in range(3)]
+    result = execute(program, people)
+    assert (result.value, phrase(program, result, choices=["two", "three"])) == (3, "B")
+    assert phrase(program, Result(4), choices=["2", "3"]) is None  # neither option: the program does not decide
+
+
+def _image(tmp_path: Path, arr, name: str = "pic.png") -> ImageRef:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    from PIL import Image
+
+    path = tmp_path / name
+    Image.fromarray(arr).save(path)
+    return ImageRef(path=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest(), width=arr.shape[1], height=arr.shape[0], format="PNG")
+
+
+def test_colour_of_the_picture_its_background_and_its_text(tmp_path: Path) -> None:
+    import numpy as np
+
+    arr = np.full((100, 200, 3), (30, 70, 220), dtype=np.uint8)  # blue
+    arr[30:70, 80:120] = (220, 30, 30)  # a red square in the middle
+    ref = _image(tmp_path, arr)
+    assert execute(rules_program("What colour is this?"), [], images=[ref]).value == "blue"
+    assert execute(rules_program("What colour is the background?"), [], images=[ref]).value == "blue"
+    assert execute(rules_program("Is the picture red?"), [], images=[ref]).value is False
+    half = np.zeros((100, 200, 3), dtype=np.uint8)
+    half[:, 100:] = (245, 245, 245)  # black and white halves: no one colour is the picture's
+    assert execute(rules_program("What colour is this?"), [], images=[_image(tmp_path, half, "half.png")]).value is None
+    sign = np.full((100, 200, 3), (245, 245, 245), dtype=np.uint8)
+    sign[40:60, 30:170:4] = (15, 15, 15)  # black strokes on white
+    line = [Evidence(id="ocr0", tool="rapidocr", kind="text", text="EXIT", score=0.99, box=Box(x1=0.1, y1=0.35, x2=0.9, y2=0.65))]
+    signed = _image(tmp_path, sign, "sign.png")
+    assert execute(rules_program("What colour is the text?"), line, images=[signed]).value == "black"
+    assert execute(rules_program("What colour are the letters?"), line, images=[signed]).value == "black"
+    assert execute(rules_program("What colour is the sign?"), line, images=[signed]).value == "white"
+    assert execute(rules_program("What colour is the text?"), [], images=[signed]).value is None  # nothing read, nothing measured

@@ -124,3 +124,53 @@ def test_multiple_choice_answers_are_letters() -> None:
     assert conform(q, "no").text == "B"
     assert conform(q, "(A)").text == "A"
     assert conform(q, "a cat is on the right").text in ("A", "B")
+
+
+@pytest.mark.parametrize(
+    ("question", "options"),
+    [
+        ("Are there two or three people?", ["two", "three"]),
+        ("Are there 2 or 3 cars in the picture?", ["2", "3"]),
+        ("Do you see one or two buses?", ["one", "two"]),
+        ("Were there five, six or seven birds?", ["five", "six", "seven"]),
+        ("Is it four or five chairs?", ["four", "five"]),
+    ],
+)
+def test_either_or_with_number_options_is_an_alternative(question: str, options: list[str]) -> None:
+    q = analyze(question)
+    assert (q.form, q.options, q.number) == ("alternative", options, None), q.brief()
+
+
+@pytest.mark.parametrize(
+    ("question", "end"),
+    [
+        ("When does it close?", True),
+        ("What is the closing time?", True),
+        ("Until when is the cafe open?", True),
+        ("How late is the pharmacy open?", True),
+        ("When does the market shut?", True),
+        ("Till what time is the library open?", True),
+        ("What time does the shop open?", False),
+        ("What are the opening hours?", False),
+        ("When does the museum open and when does it close?", False),
+    ],
+)
+def test_a_closing_time_reads_the_end_of_a_range(question: str, end: bool) -> None:
+    q = analyze(question)
+    assert (q.form, q.reads_end) == ("read", end), q.brief()
+
+
+@pytest.mark.parametrize(
+    ("question", "unchecked"),
+    [
+        ("Is there a cup in this picture?", []),
+        ("Is the dog to the left of the cat?", []),
+        ("How many people can you see?", []),
+        ("Is the bird flying?", ["flying"]),
+        ("How many people are wearing sunglasses?", ["wearing", "sunglasses"]),
+        ("Can you see the cat's whiskers?", ["whiskers"]),
+        ("Where's the red car?", ["red"]),
+    ],
+)
+def test_what_the_question_says_of_a_thing_that_no_tool_checks(question: str, unchecked: list[str]) -> None:
+    assert analyze(question).unchecked == unchecked

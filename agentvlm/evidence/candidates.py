@@ -86,8 +86,9 @@ def measured_answers(question: Question, evidence: Sequence[Evidence], *, images
 
     The other candidates only list what an answer of that form may say (yes and no, the
     options, colour or place words): choosing among them is the model's decision, not a
-    measurement's. Measured are: the count of a named class when no uncertain detection
-    could change it, text read confidently, the places and colours of named objects
+    measurement's. Measured are: whether a named class is there (a confident detection,
+    or none at the detector's threshold), the count of a named class when no uncertain
+    detection could change it, text read confidently, the places and colours of named objects
     detected with confidence; never where the question says something of the thing that
     no tool checks (``Question.unchecked``) or names a thing no tool sees.
 
@@ -105,6 +106,11 @@ def measured_answers(question: Question, evidence: Sequence[Evidence], *, images
     if question.form == "count" and question.labels and question.targets and all(t.label for t in question.targets):
         unsure = [e for e in named if e.score is not None and PRESENT_SCORE <= e.score < SURE_SCORE]
         return [] if unsure else [str(len(sure))]
+    q = question
+    if q.form == "yes_no" and len(q.targets) == 1 and q.labels and q.relation is q.attribute is q.number is q.position is None:
+        if sure:  # "Is there a tie?": a confident detection says yes; none at the detector's threshold says no
+            return ["yes"]
+        return [] if any(e.score is None or e.score >= PRESENT_SCORE for e in named) else ["no"]
     if question.form == "read":
         lines = [e for e in evidence if e.kind == "text" and e.text and (e.score is None or e.score >= READ_SURE)]
         return _text_blocks(lines)

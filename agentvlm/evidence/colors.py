@@ -99,8 +99,8 @@ def _tally(rgb: np.ndarray) -> np.ndarray | None:
 
 def region_color(ref: ImageRef, region: str, *, least: float = 0.5) -> str | None:
     """The colour of the picture itself: its most frequent colour (``picture``) or that of its outer
-    border (``background``: what lies behind whatever stands in the middle); ``None`` when no colour
-    takes ``least`` of those pixels, because then no one colour is the picture's."""
+    border (``background``: what lies behind whatever stands in the middle); ``None`` unless one colour
+    takes more than ``least`` of those pixels, because otherwise no one colour is the picture's."""
     import numpy as np
 
     from agentvlm.images import pixels
@@ -113,7 +113,7 @@ def region_color(ref: ImageRef, region: str, *, least: float = 0.5) -> str | Non
     else:
         chosen = arr.reshape(-1, 3)
     tally = _tally(chosen)
-    if tally is None or tally.max() < least * tally.sum():
+    if tally is None or tally.max() <= least * tally.sum():
         return None
     return COLOR_NAMES[int(tally.argmax())]
 
