@@ -82,6 +82,7 @@ def test_auto_is_the_default_graph(agent: Agent) -> None:
         ("Is the cup full or empty?", "alternative", {"full", "empty"}),
         ("Is the cup on the left or the right of the picture?", "alternative", {"left", "right"}),
         ("What time does this place open?", "read", {"7AM"}),
+        ("Until when is this place open?", "read", {"3PM"}),  # the end of the range the sign states
         ("Is there a cup in this picture?", "yes_no", {"yes"}),
         ("Is there a dog in this picture?", "yes_no", {"no"}),
         ("Is the sign above the cup?", "yes_no", {"yes"}),
@@ -110,6 +111,12 @@ def test_a_colour_question_gets_a_colour_never_a_score(agent: Agent, cafe: Path)
     assert re.fullmatch(r"[a-z]+", answer.text) and answer.text in {"red", "orange", "brown"}
     assert answer.basis == "guess"  # no detector class names a saucer: the trace says so
     assert any("no tool can see saucer" in (s.note or "") for s in answer.steps)
+
+
+def test_a_program_answer_that_rests_on_what_no_tool_checks_is_a_guess(agent: Agent, cafe: Path) -> None:
+    answer = agent.ask(cafe, "Is the cup steaming?")
+    assert answer.form == "yes_no" and answer.basis in ("guess", "model")  # the cup is seen; whether it steams is not
+    assert answer.basis != "evidence" and any("no tool checks" in (s.note or "") for s in answer.steps)
 
 
 def test_arithmetic_over_a_menu(agent: Agent, menu: Path) -> None:
