@@ -87,8 +87,8 @@ def measured_answers(question: Question, evidence: Sequence[Evidence], *, images
     The other candidates only list what an answer of that form may say (yes and no, the
     options, colour or place words): choosing among them is the model's decision, not a
     measurement's. Measured are: whether a named class is there (a confident detection,
-    or none at the detector's threshold), the count of a named class when no uncertain
-    detection could change it, text read confidently, the places and colours of named objects
+    or none at the detector's threshold), the count of a named class (its confident
+    detections), text read confidently, the places and colours of named objects
     detected with confidence; never where the question says something of the thing that
     no tool checks (``Question.unchecked``) or names a thing no tool sees.
 
@@ -104,8 +104,7 @@ def measured_answers(question: Question, evidence: Sequence[Evidence], *, images
     named = [e for e in evidence if e.kind == "object" and label_of(e, "object") in question.labels]
     sure = [e for e in named if e.score is None or e.score >= SURE_SCORE]
     if question.form == "count" and question.labels and question.targets and all(t.label for t in question.targets):
-        unsure = [e for e in named if e.score is not None and PRESENT_SCORE <= e.score < SURE_SCORE]
-        return [] if unsure else [str(len(sure))]
+        return [str(len(sure))]
     q = question
     if q.form == "yes_no" and len(q.targets) == 1 and q.labels and q.relation is q.attribute is q.number is q.position is None:
         if sure:  # "Is there a tie?": a confident detection says yes; none at the detector's threshold says no

@@ -21,7 +21,7 @@ from agentvlm.graph.actions import FunctionAction
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.programs.answers import LETTERS, phrase
 from agentvlm.programs.arithmetic import compute
-from agentvlm.programs.executor import PRESENT, SURE, Result, execute, find, resolve
+from agentvlm.programs.executor import SURE, Result, execute, resolve
 from agentvlm.programs.language import Program
 from agentvlm.programs.planner import plan_program
 from agentvlm.programs.recall import find_missing
@@ -113,7 +113,7 @@ def distrust(program: Program, result: Result, analysis: Question, evidence: lis
     """Why the perception a program's answer rests on cannot be trusted for this question, or ``None``.
 
     A program decides only where what it measured is what the question asks about: the
-    detections it rests on are confident ones and uncertain ones do not change a count, the
+    detections it rests on are confident ones (a count counts only those), the
     question says nothing of the thing that no box checks (a state, a part, "wearing
     sunglasses"; a colour it names is checked on the object measured), and text was read confidently and, for one field of a sign (a brand, a
     name), is a single line. Its answer is still the best at hand, so it stands, marked a guess.
@@ -126,11 +126,6 @@ def distrust(program: Program, result: Result, analysis: Question, evidence: lis
     weak = [e for e in cited if e.kind == "object" and e.label != "text" and e.score is not None and e.score < SURE]
     if weak:
         return f"{weak[0].label} {weak[0].id} was detected at {weak[0].score:.2f}, below {SURE}"
-    if program.op in ("count", "exists"):
-        label = resolve(program.target)
-        unsure = [e for e in find(evidence, label or "", min_score=PRESENT) if e.score is not None and e.score < SURE]
-        if unsure and not (program.op == "exists" and result.value is True):
-            return f"{len(unsure)} {label} detected at a score between {PRESENT} and {SURE}: the count may be off"
     lines = [e for e in cited if e.kind == "text"]
     if program.op == "read" and lines:
         low = min(e.score if e.score is not None else 1.0 for e in lines)
