@@ -30,6 +30,10 @@ from agentvlm.types import Evidence, ImageRef
 
 __all__ = ["PROGRAM_ACTION", "distrust", "make_program", "program_or_reason", "run_program"]
 
+_WHERE_OR_SIZE = frozenset({
+    "left", "right", "top", "bottom", "middle", "center", "centre", "upper", "lower", "first", "last",
+    "big", "bigger", "biggest", "large", "larger", "largest", "small", "smaller", "smallest", "tiny", "huge",
+})  # fmt: skip
 _WHOLE_TEXT = re.compile(r"\b(?:say|says|said|read|reads|written|printed|text|words?|writing)\b", re.IGNORECASE)
 
 
@@ -115,7 +119,8 @@ def distrust(program: Program, result: Result, analysis: Question, evidence: lis
     A program decides only where what it measured is what the question asks about: the
     detections it rests on are confident ones (a count counts only those), the
     question says nothing of the thing that no box checks (a state, a part, "wearing
-    sunglasses"; a colour it names is checked on the object measured), and text was read confidently and, for one field of a sign (a brand, a
+    sunglasses"; a colour it names is checked on the object measured), text read is not
+    narrowed to a part by where, how big or what colour it is, and text was read confidently and, for one field of a sign (a brand, a
     name), is a single line. Its answer is still the best at hand, so it stands, marked a guess.
     """
     by_id = {e.id: e for e in evidence}
@@ -123,6 +128,9 @@ def distrust(program: Program, result: Result, analysis: Question, evidence: lis
     unchecked = [w for w in analysis.unchecked if not _colour_seen(w, cited[:1], images)]
     if program.op != "read" and unchecked:
         return f"the question says '{' '.join(unchecked)}' of what it names, which no tool checks"
+    narrowing = [w for w in unchecked if color_name(w) or w in _WHERE_OR_SIZE]
+    if program.op == "read" and narrowing:  # "the big words", "the name in red", "at the top": a part of the text read
+        return f"the question asks for the text that is '{' '.join(narrowing)}', which reading does not check"
     weak = [e for e in cited if e.kind == "object" and e.label != "text" and e.score is not None and e.score < SURE]
     if weak:
         return f"{weak[0].label} {weak[0].id} was detected at {weak[0].score:.2f}, below {SURE}"
