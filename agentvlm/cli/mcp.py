@@ -4,6 +4,8 @@ list_graphs, over stdio (default) or streamable HTTP. Needs pip install 'agentvl
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -33,13 +35,30 @@ def run(args: argparse.Namespace) -> int:
         from agentvlm.cli.serve import check_port
 
         check_port(args.host, args.port)
-    allow_paths = args.allow_paths if args.allow_paths is not None else args.transport == "stdio"
-    server = build_server(build_config(args), allow_paths=allow_paths)
-    if args.transport == "stdio":
-        server.run("stdio")
-    else:
-        import sys
+    from agentvlm.serve.runner import Runner
+    from agentvlm.serve.settings import ServeSettings
 
-        print(f"agentvlm mcp: streamable HTTP on http://{args.host}:{args.port}/mcp", file=sys.stderr, flush=True)
-        server.run("streamable-http", host=args.host, port=args.port)
+    allow_paths = args.allow_paths if args.allow_paths is not None else args.transport == "stdio"
+    runner = Runner(ServeSettings(config=build_config(args)))
+    server = build_server(allow_paths=allow_paths, runner=runner)
+    previous = signal.signal(signal.SIGTERM, _stop)  # a client stops a stdio server with SIGTERM: close the runner too
+    try:
+        if args.transport == "stdio":
+            server.run("stdio")
+        else:
+            print(f"agentvlm mcp: streamable HTTP on http://{args.host}:{args.port}/mcp", file=sys.stderr, flush=True)
+            server.run("streamable-http", host=args.host, port=args.port)
+    except _Stopped:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        runner.close()  # its temporary folder of uploads goes with it
     return 0
+
+
+class _Stopped(BaseException):
+    """SIGTERM, raised out of the server's loop so that ``finally`` runs (the default handler skips it)."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped
