@@ -93,6 +93,7 @@ def create_app(settings: ServeSettings | None = None, *, runner: Runner | None =
             "max_concurrency": settings.max_concurrency,
             "max_queue": settings.max_queue,
             "auth": settings.api_key is not None,
+            "instance": runner.instance,
         }
 
     @app.get("/v1/models")

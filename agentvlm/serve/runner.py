@@ -79,6 +79,7 @@ class Runner:
         self.pending = 0  # admitted and not yet finished: running or waiting for a slot
         self.answers: OrderedDict[str, Answer] = OrderedDict()
         self._answers_lock = threading.Lock()
+        self.instance = uuid.uuid4().hex[:12]  # tells replicas apart in /healthz, where a pid would say too much
         self._tmp = Path(tempfile.mkdtemp(prefix="agentvlm-serve-"))
         self.uploads = self._tmp / "images"
         self._tmp_path = re.compile("(?:" + "|".join(re.escape(str(p)) for p in {self._tmp, self._tmp.resolve()}) + r")/(?:[^/\s'\"]+/)*")
