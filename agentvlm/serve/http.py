@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -180,9 +180,9 @@ def _error_handlers(app: FastAPI, runner: Runner) -> None:
         return JSONResponse(openai_api.error_body(message, kind=kind), status_code=exc.status_code, headers=exc.headers)
 
 
-def _first_problem(errors: Any) -> str:
+def _first_problem(errors: Sequence[Any]) -> str:
     """Pydantic's first complaint as one line: where, and what was wrong."""
-    first = next(iter(errors), {})
+    first: dict[str, Any] = errors[0] if errors else {}
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "the body"
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
     return f"invalid request: {where}: {first.get('msg', 'not valid')}{more}"
