@@ -257,7 +257,7 @@ async def _images(runner: Runner, folder: Path, sources: list[str], *, uploads: 
 
     def load() -> list[ImageRef]:
         refs = [image_ref(src, folder, limits=limits) for src in sources]
-        return refs + [image_ref(data, folder, limits=limits, name=f"the upload {name!r}") for data, name in uploads or []]
+        return refs + [image_ref(data, folder, limits=limits, name=f"the upload {name[:60]!r}") for data, name in uploads or []]
 
     return await asyncio.to_thread(load)
 
