@@ -195,6 +195,31 @@ def test_ask_takes_uploads_and_json(server: str, examples_dir: Path) -> None:
     assert r.status_code == 400 and "no image given" in r.json()["error"]["message"]
 
 
+def test_the_web_pages_own_requests_pass_and_a_foreign_page_is_refused(server: str) -> None:
+    """The page posts JSON from its own origin with the key; a form from its origin needs no custom header."""
+    page = {"Origin": server, "Authorization": f"Bearer {KEY}"}
+    assert "'Content-Type': 'application/json'" in (Path(__file__).parents[1] / "agentvlm/serve/web/app.js").read_text().replace('"', "'")
+    r = httpx.post(f"{server}/v1/chat/completions", headers=page, json={"messages": [{"role": "user", "content": "What?"}]})
+    assert r.status_code == 400 and "no image in the conversation" in r.json()["error"]["message"]  # past the guard
+    r = httpx.post(f"{server}/v1/ask", headers={"Origin": server}, files={"image": ("a.jpg", b"junk")}, data={"question": "What?"})
+    assert r.status_code == 401  # same origin, so only the key is missing
+    r = httpx.post(f"{server}/v1/ask", headers={**page, "Origin": "http://evil.example"}, json={})
+    assert r.status_code == 403 and "cross-site request" in r.json()["error"]["message"]
+
+
+def test_trusted_host_and_base_url(examples_dir: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = ["serve", "--port", str(port), "--trusted-host", "vlm.test", "--base-url", "https://vlm.example/agent/"]
+    with agentvlm_process(args, f"{base}/healthz"):
+        assert httpx.get(f"{base}/healthz", headers={"Host": f"vlm.test:{port}"}).status_code == 200
+        assert httpx.get(f"{base}/healthz", headers={"Host": "other.test"}).status_code == 421
+        r = httpx.post(f"{base}/v1/ask", timeout=240, json={"image": data_uri(examples_dir / "street_scene_pedestrians.jpg"),
+                                                            "question": "How many people are in this picture?", "graph": "prism"})
+        assert r.status_code == 200, r.text
+        assert r.json()["annotated_images"] == [f"https://vlm.example/agent/v1/answers/{r.json()['answer_id']}/images/0.png"]
+
+
 def test_a_full_queue_answers_429_and_the_others_finish(client: openai.OpenAI, server: str, examples_dir: Path) -> None:
     photo = examples_dir / "street_scene_pedestrians.jpg"
     running = client.chat.completions.create(model="moai", stream=True, messages=[user("Why are these people walking here?", photo)])
