@@ -271,3 +271,28 @@ def test_past_the_timeout_a_question_gets_504_and_its_slot_comes_back(examples_d
         while health(base)["running"] and time.monotonic() < deadline:  # each run stops after its current node
             time.sleep(0.5)
         assert health(base)["running"] == 0
+
+
+def test_a_request_folder_goes_after_the_request_or_when_its_answer_is_forgotten() -> None:
+    from agentvlm.serve.runner import Runner
+    from agentvlm.serve.settings import ServeSettings
+    from agentvlm.types import Answer, ImageRef
+
+    runner = Runner(ServeSettings(keep_answers=1))
+    try:
+        with runner.request_folder() as failed:
+            failed.mkdir(parents=True)
+            (failed / "a.jpg").write_bytes(b"x")
+        assert not failed.exists()  # no answer shows it: gone with the request
+        kept = []
+        for n in range(2):
+            with runner.request_folder() as folder:
+                folder.mkdir(parents=True)
+                (folder / "a.jpg").write_bytes(b"x")
+                runner.remember(Answer(question="q", text="a", images=[ImageRef(path=str(folder / "a.jpg"), sha256="0" * 64, width=1, height=1, format="JPEG")]))
+            kept.append(folder)
+        assert [f.exists() for f in kept] == [False, True]  # the first answer was forgotten, and its image with it
+        assert runner.scrub(f"{kept[1]}/a.jpg is truncated") == "a.jpg is truncated"
+    finally:
+        runner.close()
+    assert not runner.uploads.exists()
