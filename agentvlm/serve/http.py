@@ -30,6 +30,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 from agentvlm.errors import AgentVLMError, ConfigError, InputError, MissingDependencyError
 from agentvlm.serve import openai_api
@@ -123,7 +124,8 @@ def create_app(settings: ServeSettings | None = None, *, runner: Runner | None =
             if body.stream:
                 failed.pop_all()  # the stream owns them now, until its last event
                 return StreamingResponse(_sse(runner, admitted, graph, refs, question, chat.history, base), media_type="text/event-stream",
-                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                                         background=BackgroundTask(admitted.close))  # also when the stream never started
             answer = await runner.ask(graph, refs, question, history=chat.history)
         return _json(runner, openai_api.completion(answer, answer_id=runner.answer_id(answer), model=graph, base_url=base))
 
