@@ -65,7 +65,8 @@ def _loop_yaml(tmp_path: Path, budgets: str) -> Path:
     return f
 
 
-ALWAYS_VLM = {"Decision": json.dumps({"action": "detect", "target": "person"}), "_Verdict": '{"sufficient": false}', "GroundedReply": '{"answer": "no"}'}
+# A grounded reply names a candidate by its key: "1" is the evidence's first candidate ("no" dog, 2 people).
+ALWAYS_VLM = {"Decision": json.dumps({"action": "detect", "target": "person"}), "_Verdict": '{"sufficient": false}', "GroundedReply": '{"answer": "1"}'}
 
 
 @pytest.mark.slow
@@ -90,7 +91,7 @@ def test_loop_stops_at_each_cap_with_the_best_answer_so_far(tmp_path: Path, zida
 
 @pytest.mark.slow
 def test_garbage_from_the_dispatcher_is_repaired_and_the_run_answers(zidane_jpg: Path) -> None:
-    llm = Scripted({"Decision": "}} not json {{", "_Verdict": "[]", "GroundedReply": '{"answer": "2"}'})
+    llm = Scripted({"Decision": "}} not json {{", "_Verdict": "[]", "GroundedReply": '{"answer": "1"}'})
     answer = Agent(Config(cache=False, graph="proreason"), llm=llm).ask(zidane_jpg, "How many people are in this picture?")
     assert answer.text == "2"
     notes = " ".join(s.note or "" for s in answer.steps)
@@ -104,7 +105,7 @@ def test_an_insufficient_verdict_sends_the_loop_back_for_another_look(zidane_jpg
     llm = Scripted({
         "Decision": ['{"action": "detect", "target": ""}', '{"action": "ocr", "target": ""}', '{"action": "answer", "target": ""}'],
         "_Verdict": ['{"sufficient": false}', '{"sufficient": true}'],
-        "GroundedReply": '{"answer": "2"}',
+        "GroundedReply": '{"answer": "1"}',
     })  # fmt: skip
     answer = Agent(Config(cache=False, graph="proreason"), llm=llm).ask(zidane_jpg, "How many people are in this picture?")
     nodes = [s.node for s in answer.steps]
@@ -118,7 +119,7 @@ def test_an_insufficient_verdict_sends_the_loop_back_for_another_look(zidane_jpg
 
 @pytest.mark.slow
 def test_impossible_decision_is_repaired(zidane_jpg: Path) -> None:
-    llm = Scripted({"Decision": '{"action": "ask_vlm", "target": ""}', "_Verdict": '{"sufficient": true}', "GroundedReply": '{"answer": "2"}'})
+    llm = Scripted({"Decision": '{"action": "ask_vlm", "target": ""}', "_Verdict": '{"sufficient": true}', "GroundedReply": '{"answer": "1"}'})
     answer = Agent(Config(cache=False, graph="proreason"), llm=llm).ask(zidane_jpg, "How many people are in this picture?")
     notes = " ".join(s.note or "" for s in answer.steps)
     # The reply schema lists only the available actions, so ask_vlm (no VLM configured) fails
