@@ -50,8 +50,9 @@ def resolve_gguf(target: str) -> Path:
             )
         return folder / filename
     path = Path(target).expanduser()
-    if not path.exists():
-        raise ConfigError(f"GGUF model not found: {path}; pass llamacpp:PATH.gguf with an existing file, or llamacpp:smollm2")
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "not found"
+        raise ConfigError(f"GGUF model {what}: {path}; pass llamacpp:PATH.gguf with an existing file, or llamacpp:smollm2")
     with path.open("rb") as fh:
         if fh.read(4) != b"GGUF":
             raise ConfigError(f"{path} is not a GGUF model file (no GGUF header); convert it with llama.cpp's convert script")
