@@ -12,6 +12,7 @@ import pytest
 
 from agentvlm import Agent, Config, ConfigError
 from agentvlm.models import Completion
+from agentvlm.question.forms import NOT_FOUND
 
 REPO = Path(__file__).resolve().parents[1]
 SIGN = REPO / "examples" / "images" / "sign_no_double_parking.jpg"
@@ -21,8 +22,13 @@ SIGN = REPO / "examples" / "images" / "sign_no_double_parking.jpg"
 @pytest.mark.parametrize("graph", ["prism", "moai", "proreason"])
 def test_builtin_graph_answers_on_a_real_photo(graph: str, zidane_jpg: Path) -> None:
     answer = Agent(Config(cache=False, graph=graph)).ask(zidane_jpg, "How many people are in this picture?")
-    assert answer.graph == graph
-    assert answer.text.strip().startswith("2"), answer.text
+    assert answer.graph == graph and answer.form == "count"
+    notes = " ".join(s.note or "" for s in answer.steps)
+    if "grounded answer: chose among" in notes:  # SmolLM2 picked among the detector's counts (sure, all): its pick
+        people = [e for e in answer.evidence if e.label == "person"]
+        assert answer.basis == "evidence" and 2 <= int(answer.text) <= max(len(people), 2), answer.text
+    else:  # code decided: the two people the detector is sure of
+        assert answer.text == "2", answer.text
 
 
 @pytest.mark.slow
@@ -36,8 +42,11 @@ def test_moai_runs_every_tool(zidane_jpg: Path) -> None:
 @pytest.mark.slow
 def test_proreason_reads_a_sign() -> None:
     answer = Agent(Config(cache=False, graph="proreason")).ask(SIGN, "What does the sign say?")
-    assert "DOUBLE PARKING" in answer.text.upper()
     assert [s.node for s in answer.steps].count("act") >= 2  # detection, then OCR asked for by the loop
+    read = " ".join(e.text or "" for e in answer.evidence if e.kind == "text").upper()
+    assert "DOUBLE PARKING" in read, read
+    # Which block SmolLM2 picks is its own business; the answer is what the OCR read, or the form's "not found".
+    assert answer.form == "read" and (answer.text == NOT_FOUND or set(answer.text.upper().split()) <= set(read.split())), answer.text
 
 
 class Scripted:
@@ -166,7 +175,7 @@ def test_broken_graph_files_through_the_cli(tmp_path: Path, case: str) -> None:
     text, pattern = BROKEN[case]
     f = tmp_path / "bad.yaml"
     f.write_text(text)
-    out = subprocess.run([sys.executable, "-m", "agentvlm", "graph", "validate", str(f)], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "agentvlm", "graph", "validate", str(f)], check=False, capture_output=True, text=True)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     import re
 
