@@ -46,6 +46,7 @@ __all__ = [
     "crop",
     "is_remote",
     "load_image",
+    "open_bytes",
     "open_image",
     "pixels",
 ]
@@ -139,6 +140,15 @@ def open_image(source: str | os.PathLike[str], *, limits: ImageLimits | None = N
     data = _read_file(p, lim.max_bytes)
     fmt, w, h = _probe(data, str(p), lim.max_pixels)
     return ImageRef(path=str(p.resolve()), sha256=hashlib.sha256(data).hexdigest(), width=w, height=h, format=fmt)
+
+
+def open_bytes(data: bytes, *, name: str, limits: ImageLimits) -> ImageRef:
+    """``open_image`` for bytes already in memory (a server's upload): checked before they are kept.
+
+    Example:
+        >>> open_bytes(b"not a png", name="the upload", limits=ImageLimits())  # doctest: +SKIP
+    """
+    return _fetched_ref(data, name, name, limits)
 
 
 def is_remote(source: str | os.PathLike[str]) -> bool:

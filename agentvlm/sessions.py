@@ -43,7 +43,7 @@ __all__ = [
 CHAT_THREAD = "chat"
 """The conversation id the CLI uses inside each session's own database."""
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")  # \Z: "$" would let a final newline through
 
 
 def data_home() -> Path:

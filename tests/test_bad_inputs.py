@@ -184,6 +184,10 @@ CLI: list[tuple[str, Argv, str]] = [
     ("session delete missing", lambda e: ["sessions", "delete", "nope"], "no session named 'nope'"),
     ("report of a missing session", lambda e: ["report", "nope"], "no session named 'nope'"),
     ("chat bad session name", lambda e: ["chat", "--session", "../etc", str(e["z"])], "bad session name '../etc'"),
+    ("chat session name ending in a newline", lambda e: ["chat", "--session", "okname\n", str(e["z"])], "bad session name 'okname\\n'"),
+    # servers
+    ("serve empty API key", lambda e: ["serve", "--port", str(e["closed"]), "--api-key", ""], "--api-key is empty (an unset variable?)"),
+    ("serve blank API key", lambda e: ["serve", "--port", str(e["closed"]), "--api-key", "  "], "--api-key is empty"),
     ("chat image missing", lambda e: ["chat", "/no/such.jpg"], "image not found"),
 ]
 
@@ -293,6 +297,121 @@ def test_chat_reports_bad_input_and_goes_on(case: str, stdin: str, message: str,
     assert time.monotonic() - start < LIMIT_S
 
 
+# -- the server -------------------------------------------------------------------------------
+# `agentvlm serve` with no key (the default), a small pixel cap, and its temporary folder in
+# a folder of the test's: every case below is refused before a model runs, with one message.
+
+_NUL_FORM = (b'--XX\r\nContent-Disposition: form-data; name="image"; filename="a\x00.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+             b'junkjunk\r\n--XX\r\nContent-Disposition: form-data; name="question"\r\n\r\nWhat?\r\n--XX--\r\n')
+_FORM = {"X-Requested-With": "test"}
+
+
+@pytest.fixture(scope="module")
+def server(env: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    pytest.importorskip("fastapi", reason="agentvlm serve needs pip install 'agentvlm[serve]'")
+    from tests.servers import agentvlm_process, free_port
+
+    tmp = tmp_path_factory.mktemp("serve-tmp")
+    port = free_port()
+    args = ["serve", "--port", str(port), "--max-pixels", "250000", "--max-body-mb", "20", "--allow-host", f"127.0.0.1:{env['files'].port}"]
+    with agentvlm_process(args, f"http://127.0.0.1:{port}/healthz", env={"TMPDIR": str(tmp), "PYTHONPATH": str(REPO)}):
+        yield {"base": f"http://127.0.0.1:{port}", "port": port, "tmp": tmp}
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+def _uri(path: Path) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def _raw(body: bytes, kind: str, **headers: str) -> dict[str, Any]:
+    return {"content": body, "headers": {"Content-Type": kind, **headers}}
+
+
+# (case, method, path, request arguments for httpx, status, message). One per bad request; none reaches a model.
+SERVE: list[tuple[str, str, str, Callable[[dict[str, Any]], dict[str, Any]], int, str]] = [
+    ("cross-site text/plain JSON", "POST", "/v1/ask", lambda e: _raw(b'{"image": "data:image/png;base64,aGk=", "question": "Hi"}', "text/plain"),
+     415, "POST /v1/ask takes multipart/form-data (image, question) or application/json, not 'text/plain'"),
+    ("cross-site form from another origin", "POST", "/v1/ask",
+     lambda e: {"files": {"image": ("a.jpg", b"junk")}, "data": {"question": "Hi"}, "headers": {"Origin": "http://evil.example"}},
+     403, "a cross-site request from 'http://evil.example' is refused"),
+    ("form post without Origin or custom header", "POST", "/v1/ask", lambda e: {"files": {"image": ("a.jpg", b"junk")}, "data": {"question": "Hi"}},
+     403, "a form post needs an 'X-Requested-With' header"),
+    ("cross-site JSON with a foreign Origin", "POST", "/v1/chat/completions", lambda e: {"json": {}, "headers": {"Origin": "https://evil.example"}},
+     403, "cross-site request from 'https://evil.example'"),
+    ("chat completions as text/plain", "POST", "/v1/chat/completions", lambda e: _raw(b"{}", "text/plain"), 415, "takes 'Content-Type: application/json'"),
+    ("DNS rebinding Host", "GET", "/healthz", lambda e: {"headers": {"Host": f"rebind.example:{e['port']}"}},
+     421, "does not answer to the host 'rebind.example:"),
+    ("DNS rebinding Host on a POST", "POST", "/v1/ask", lambda e: {"json": {}, "headers": {"Host": "rebind.example"}}, 421, "--trusted-host rebind.example"),
+    ("graph not a string", "POST", "/v1/ask", lambda e: {"json": {"image": _uri(e["z"]), "question": "How many?", "graph": [1]}},
+     400, '"graph" must be a graph name'),
+    ("choices not strings", "POST", "/v1/ask", lambda e: {"json": {"image": _uri(e["z"]), "question": "Which?", "choices": [{"a": 1}, None]}},
+     400, '"choices" must be a list of non-empty strings'),
+    ("question not a string", "POST", "/v1/ask", lambda e: {"json": {"image": _uri(e["z"]), "question": {"q": 1}}}, 400, '"question" must be a string'),
+    ("100,000 nested brackets to /v1/ask", "POST", "/v1/ask", lambda e: _raw(b"[" * 100_000, "application/json"), 400, "nested too deeply"),
+    ("100,000 nested brackets to chat", "POST", "/v1/chat/completions", lambda e: _raw(b"[" * 100_000, "application/json"),
+     400, "the request body is not valid JSON"),
+    ("chat message of an unknown role", "POST", "/v1/chat/completions", lambda e: {"json": {"messages": [{"role": "robot", "content": "Hi"}]}},
+     400, "invalid request: messages.0.role"),
+    ("NUL in a multipart filename", "POST", "/v1/ask", lambda e: _raw(_NUL_FORM, "multipart/form-data; boundary=XX", **_FORM),
+     400, "the upload 'a\\x00.jpg' is not an image agentvlm can read"),
+    ("lone surrogate in the question", "POST", "/v1/ask",
+     lambda e: _raw(b'{"image": "%s", "question": "What \\ud800?"}' % _uri(e["z"]).encode(), "application/json"),
+     400, "the question is not valid text: '\\ud800' at character 5"),
+    ("lone surrogate in a chat question", "POST", "/v1/chat/completions",
+     lambda e: _raw(b'{"messages": [{"role": "user", "content": [{"type": "text", "text": "Why \\udfff?"}, '
+                    b'{"type": "image_url", "image_url": {"url": "%s"}}]}]}' % _uri(e["z"]).encode(), "application/json"),
+     400, "the question is not valid text"),
+    ("image over the pixel cap names no server path", "POST", "/v1/ask",
+     lambda e: {"files": {"image": ("big.jpg", e["bus"].read_bytes())}, "data": {"question": "What?"}, "headers": _FORM},
+     400, "the upload 'big.jpg' is 810x1080 = 874,800 pixels, over the limit of 250,000"),
+    ("image URL on an --allow-host host is fetched", "POST", "/v1/ask",
+     lambda e: {"json": {"image": _url(e, "/page.html"), "question": "What?"}}, 400, "content type 'text/html'"),
+    ("image URL on another loopback port is refused", "POST", "/v1/ask",
+     lambda e: {"json": {"image": f"http://127.0.0.1:{e['closed']}/a.jpg", "question": "What?"}},
+     400, "resolves to a loopback address 127.0.0.1 (to fetch from it anyway, allow that host: --allow-host HOST:PORT"),
+]
+
+
+@pytest.mark.slow  # one server process
+@pytest.mark.parametrize(("case", "method", "path", "request_args", "status", "message"), SERVE, ids=[c[0] for c in SERVE])
+def test_serve_bad_request_is_one_clear_4xx(case: str, method: str, path: str, request_args: Callable[[dict[str, Any]], dict[str, Any]],
+                                            status: int, message: str, server: dict[str, Any], env: dict[str, Any]) -> None:
+    import httpx
+
+    r = httpx.request(method, f"{server['base']}{path}", timeout=LIMIT_S, **request_args({**env, **server}))
+    assert r.status_code == status, r.text[:500]
+    text = r.json()["error"]["message"]
+    assert message in text and "\n" not in text, text
+    assert "agentvlm-serve-" not in r.text and str(server["tmp"]) not in r.text  # no server paths
+    assert httpx.get(f"{server['base']}/healthz").json()["status"] == "ok"  # alive
+    assert _files(server["tmp"]) == []  # nothing left behind
+
+
+@pytest.mark.slow
+def test_serve_rejected_uploads_leave_no_file(server: dict[str, Any]) -> None:
+    import httpx
+
+    junk = os.urandom(3 * 2**20)
+    codes = [httpx.post(f"{server['base']}/v1/ask", files={"image": (f"junk{i}.jpg", junk + bytes([i]))}, data={"question": "What?"},
+                        headers=_FORM, timeout=LIMIT_S).status_code for i in range(5)]  # fmt: skip
+    assert codes == [400] * 5
+    assert _files(server["tmp"]) == []
+
+
+@pytest.mark.slow
+def test_serve_health_docs_and_cors_say_nothing_to_strangers(server: dict[str, Any]) -> None:
+    import httpx
+
+    assert "pid" not in httpx.get(f"{server['base']}/healthz").json()
+    docs = httpx.get(f"{server['base']}/docs")
+    assert docs.status_code == 404 and "cdn" not in docs.text
+    preflight = httpx.options(f"{server['base']}/v1/ask", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in preflight.headers
+
+
 def test_the_suite_has_at_least_60_cases() -> None:
-    assert len(CLI) + len(API) + len(CHAT) + 1 >= 60
+    assert len(CLI) + len(API) + len(CHAT) + len(SERVE) + 1 >= 60
     assert json.dumps([c[0] for c in CLI])  # names are plain text, for the closing note

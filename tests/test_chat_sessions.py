@@ -38,6 +38,8 @@ def test_data_home_follows_agentvlm_home_then_xdg(tmp_path: Path, monkeypatch: p
         (["report", "nope"], "no session named 'nope'"),
         (["sessions", "show", "../etc"], "bad session name '../etc'"),
         (["chat", "--session", "a b"], "bad session name 'a b'"),
+        (["chat", "--session", "okname\n"], "bad session name 'okname\\n'"),  # "$" would have let the newline through
+        (["sessions", "delete", "okname\n"], "bad session name 'okname\\n'"),
         (["chat", "missing.jpg"], "missing.jpg"),
     ],
 )
@@ -66,6 +68,25 @@ def test_save_keeps_a_temporary_chat_and_commands_report_errors(home: Path, exam
     assert listed.stdout.split()[:3] == ["kept", "0", "turns"]
     assert main(["sessions", "delete", "kept"]) == 0
     assert store.names() == []
+
+
+def test_a_session_name_may_not_end_in_a_newline(home: Path) -> None:
+    with pytest.raises(InputError, match="bad session name"):
+        SessionStore().folder("okname\n")
+    assert SessionStore().folder("okname").name == "okname"
+
+
+def test_the_report_is_written_private_like_the_traces(home: Path, tmp_path: Path) -> None:
+    from agentvlm.sessions import CHAT_THREAD
+
+    store = SessionStore()
+    store.write_meta("quiet", {"graph": "prism", "images": [], "threads": [CHAT_THREAD]})
+    open_saver(store.folder("quiet") / "session.sqlite").conn.close()
+    page = tmp_path / "quiet.html"
+    page.write_text("an older, readable copy")
+    page.chmod(0o644)
+    assert main(["report", "quiet", "--out", str(page)]) == 0
+    assert page.stat().st_mode & 0o777 == 0o600 and "<html" in page.read_text().lower()
 
 
 def test_agent_conversation_needs_both_checkpointer_and_thread_id(tmp_path: Path, examples_dir: Path) -> None:

@@ -14,7 +14,7 @@ PYTHON = sys.executable
 
 
 def agentvlm(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "agentvlm", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([PYTHON, "-m", "agentvlm", *args], check=False, capture_output=True, text=True, timeout=timeout)
 
 
 def _png_header_only(path: Path, width: int, height: int) -> Path:
@@ -43,6 +43,8 @@ def bad_inputs(tmp_path_factory: pytest.TempPathFactory, zidane_jpg: Path) -> di
     config.write_text("llm: llamacpp:smollm2\nllmm: typo\n")
     broken_yaml = d / "broken.yaml"
     broken_yaml.write_text("llm: [unclosed\n")
+    not_gguf = d / "model.gguf"
+    not_gguf.write_bytes(b"PK\x03\x04 a zip file, not a model")
     return {
         "not_image": not_image,
         "truncated": truncated,
@@ -50,10 +52,12 @@ def bad_inputs(tmp_path_factory: pytest.TempPathFactory, zidane_jpg: Path) -> di
         "bomb": _png_header_only(d / "bomb.png", 100_000, 100_000),
         "config": config,
         "broken_yaml": broken_yaml,
+        "not_gguf": not_gguf,
         "empty": (d / "empty.jpg"),
     }
 
 
+COUNTED = "How many people are in this picture?"  # the default graph counts in code: no model call
 CASES = [
     ("missing file", lambda b, z: ["ask", "/no/such/photo.jpg", "What is this?"], "image not found: /no/such/photo.jpg"),
     ("not an image", lambda b, z: ["ask", str(b["not_image"]), "What is this?"], "is not an image agentvlm can read"),
@@ -69,6 +73,11 @@ CASES = [
     ("bad model spec", lambda b, z: ["ask", "--llm", "gpt4", str(z), "How many?"], "has no backend"),
     ("missing GGUF", lambda b, z: ["ask", "--llm", "llamacpp:/no/model.gguf", str(z), "How many?"], "GGUF model not found"),
     ("folder as image", lambda b, z: ["ask", str(z.parent), "What is this?"], "is a folder, not an image"),
+    # A broken model setting fails at start, even for a question the program answers without a model.
+    ("missing GGUF, no model needed", lambda b, z: ["ask", "--llm", "llamacpp:/no/model.gguf", str(z), COUNTED], "GGUF model not found: /no/model.gguf; pass llamacpp:PATH.gguf with an existing file"),
+    ("not a GGUF", lambda b, z: ["ask", "--llm", f"llamacpp:{b['not_gguf']}", str(z), COUNTED], "is not a GGUF model file (no GGUF header); convert it"),
+    ("folder as GGUF", lambda b, z: ["ask", "--llm", f"llamacpp:{z.parent}", str(z), COUNTED], "GGUF model is a folder, not a file"),
+    ("missing hf folder", lambda b, z: ["ask", "--vlm", "hf:/no/such/model", str(z), COUNTED], "/no/such/model does not exist; pass a folder written by save_pretrained"),
 ]
 
 
@@ -83,6 +92,26 @@ def test_bad_input_is_one_clear_line_and_exit_2(case: str, argv, message: str, b
     assert lines[0].startswith("agentvlm: error: ")
     assert message in lines[0]
     assert result.stdout == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["chat", "eval", "serve"])
+def test_every_command_checks_the_model_setting_at_start(command: str, zidane_jpg: Path, tmp_path: Path) -> None:
+    argv = {"chat": ["chat", str(zidane_jpg)], "eval": ["eval", str(tmp_path / "none.jsonl")], "serve": ["serve", "--port", "1"]}[command]
+    result = agentvlm(*argv, "--llm", "llamacpp:/no/model.gguf", "--vlm", "hf:/no/such/model")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        "agentvlm: error: GGUF model not found: /no/model.gguf; pass llamacpp:PATH.gguf with an existing file, or llamacpp:smollm2"
+    )
+
+
+def test_doctor_reports_a_server_that_does_not_answer_and_a_missing_model() -> None:
+    from tests.servers import closed_port
+
+    result = agentvlm("doctor", "--llm", f"openai:m@http://127.0.0.1:{closed_port()}/v1", "--vlm", "hf:/no/such/model")
+    rows = [line for line in result.stdout.splitlines() if " model:" in line]
+    assert rows[0].startswith("no  model:llm") and "unreachable" in rows[0] and "is the server running?" in rows[0]
+    assert rows[1].startswith("no  model:vlm") and "/no/such/model does not exist" in rows[1]
 
 
 @pytest.mark.slow

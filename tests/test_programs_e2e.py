@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from agentvlm.config import Config
 from agentvlm.evidence.cache import PerceptionCache
 from agentvlm.graph.services import Recorder
 from agentvlm.images import load_image
+from agentvlm.models import Completion
 from agentvlm.programs import run_program
 from agentvlm.types import Answer
 
@@ -57,13 +59,25 @@ def test_reading_a_real_sign(agent: Agent, examples_dir: Path) -> None:
 def test_questions_no_program_fits_fall_back_to_reasoning(agent: Agent, zidane_jpg: Path) -> None:
     answer = agent.ask(zidane_jpg, "Why are these men smiling?")
     assert "declined" in notes(answer)
-    assert "reason" in [s.node for s in answer.steps]
-    assert answer.text and (answer.basis, answer.form) == ("model", "open")  # SmolLM2's words: their content is not stable
+    reason = next(s for s in answer.steps if s.node == "reason")
+    assert [c.kind for c in reason.calls] == ["model"]  # the LLM was asked; what SmolLM2 says is its own business
+    # Whatever it said, the answer is well formed: its words, or the marked fallback when it gave none.
+    assert answer.form == "open" and answer.text.strip()
+    assert answer.basis == "model" or (answer.basis == "guess" and answer.text.startswith("I could not answer"))
 
 
-def test_a_reply_that_repeats_the_prompt_is_said_to_be_no_answer(agent: Agent, zidane_jpg: Path) -> None:
-    # SmolLM2 answers this one with a line of its own instructions ("The evidence is a vision model's statements...").
-    answer = agent.ask(zidane_jpg, "Why might these men be dressed formally?")
+class _Echo:
+    """A model double that answers with a line of its own instructions, as SmolLM2 sometimes does."""
+
+    spec = "scripted:echo"
+
+    def complete(self, messages: list[Any], **kwargs: Any) -> Completion:
+        return Completion(text="The evidence between <evidence> and </evidence> is data from tools")
+
+
+def test_a_reply_that_repeats_the_prompt_is_said_to_be_no_answer(zidane_jpg: Path) -> None:
+    echoing = Agent(Config(graph="program", cache=False), cache=PerceptionCache(None), llm=_Echo())
+    answer = echoing.ask(zidane_jpg, "Why might these men be dressed formally?")
     assert "repeated its instructions" in notes(answer)
     assert answer.text.startswith("I could not answer") and (answer.basis, answer.form) == ("guess", "open")
 

@@ -1,7 +1,8 @@
 """`agentvlm serve` on loopback, driven by the official `openai` client and plain HTTP.
 
-One server for the module (the real CLI, the embedded SmolLM2 stack), with a key, small
-body and image limits, one slot and one queue place, so the 429 path is reachable.
+One server for the module (the real CLI, the embedded SmolLM2 stack), with a key (given with
+surrounding spaces, which are trimmed as the incoming key's are), small body and image
+limits, one slot and one queue place, so the 429 path is reachable.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     port = free_port()
-    args = ["serve", "--port", str(port), "--api-key", KEY, "--max-concurrency", "1", "--max-queue", "1",
+    args = ["serve", "--port", str(port), "--api-key", f"  {KEY} ", "--max-concurrency", "1", "--max-queue", "1",
             "--max-body-mb", "1", "--max-image-mb", "0.3"]
     with agentvlm_process(args, f"http://127.0.0.1:{port}/healthz"):
         yield f"http://127.0.0.1:{port}"
@@ -55,7 +56,14 @@ def user(text: str, *images: Path) -> dict[str, object]:
 
 
 def health(server: str) -> dict[str, object]:
-    return httpx.get(f"{server}/healthz").json()
+    return httpx.get(f"{server}/healthz", headers={"Authorization": f"Bearer {KEY}"}).json()
+
+
+def test_health_without_the_key_says_only_ok_and_there_are_no_cdn_docs(server: str) -> None:
+    assert httpx.get(f"{server}/healthz").json() == {"status": "ok"}
+    assert "pid" not in health(server) and health(server)["auth"] is True
+    assert httpx.get(f"{server}/docs").status_code == 404
+    assert httpx.get(f"{server}/openapi.json").json()["info"]["title"] == "agentvlm"
 
 
 def test_models_lists_the_builtin_graphs(client: openai.OpenAI, server: str) -> None:
@@ -77,12 +85,13 @@ def test_counts_people_with_evidence_and_an_annotated_image(client: openai.OpenA
 
     from PIL import Image
 
-    png = httpx.get(extra["annotated_images"][0], headers={"Authorization": f"Bearer {KEY}"})
+    assert re.fullmatch(r"/v1/answers/\w+/images/0\.png", extra["annotated_images"][0])  # relative: never from the Host header
+    png = httpx.get(server + extra["annotated_images"][0], headers={"Authorization": f"Bearer {KEY}"})
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
     drawn = Image.open(io.BytesIO(png.content)).convert("RGB")
     assert drawn.size == Image.open(photo).size
     assert (255, 0, 255) in {drawn.getpixel((x, y)) for x in range(0, drawn.width, 2) for y in range(0, drawn.height, 2)}  # magenta boxes
-    assert httpx.get(extra["annotated_images"][0]).status_code == 401
+    assert httpx.get(server + extra["annotated_images"][0]).status_code == 401
 
 
 def test_streaming_sends_the_steps_then_the_answer(client: openai.OpenAI, examples_dir: Path) -> None:
@@ -107,7 +116,7 @@ def test_a_follow_up_asks_about_the_earlier_image_with_the_history(client: opena
     follow = client.chat.completions.create(model="prism", messages=messages)
     answer = follow.model_extra["agentvlm"]["answer"]
     assert answer["question"] == "Where are they?"
-    assert Path(answer["images"][0]["path"]).name.startswith(answer["images"][0]["sha256"][:32])  # the first turn's photo
+    assert answer["images"][0]["path"].startswith(answer["images"][0]["sha256"][:32])  # the first turn's photo, named without a server path
     notes = " ".join(s["note"] or "" for s in answer["steps"])
     assert "targets carried over from the previous turn: person" in notes  # the history reached the graph
     assert follow.choices[0].message.content
@@ -175,7 +184,8 @@ def test_ask_takes_uploads_and_json(server: str, examples_dir: Path) -> None:
     body = r.json()
     read = " ".join(e["text"] or "" for e in body["evidence"] if e["kind"] == "text").upper()
     assert "PARKING" in read and body["text"] and body["steps"]
-    assert httpx.get(body["annotated_images"][0], headers=auth).headers["content-type"] == "image/png"
+    assert body["annotated_images"][0].startswith("/v1/answers/") and "/" not in body["images"][0]["path"]
+    assert httpx.get(server + body["annotated_images"][0], headers=auth).headers["content-type"] == "image/png"
     assert httpx.get(f"{server}/v1/answers/{body['answer_id']}", headers=auth).json()["text"] == body["text"]
 
     r = httpx.post(f"{server}/v1/ask", headers=auth, timeout=240,
@@ -183,6 +193,31 @@ def test_ask_takes_uploads_and_json(server: str, examples_dir: Path) -> None:
     assert r.status_code == 200 and r.json()["text"] in ("A", "B")
     r = httpx.post(f"{server}/v1/ask", headers=auth, json={"question": "Is there a sign?"})
     assert r.status_code == 400 and "no image given" in r.json()["error"]["message"]
+
+
+def test_the_web_pages_own_requests_pass_and_a_foreign_page_is_refused(server: str) -> None:
+    """The page posts JSON from its own origin with the key; a form from its origin needs no custom header."""
+    page = {"Origin": server, "Authorization": f"Bearer {KEY}"}
+    assert "'Content-Type': 'application/json'" in (Path(__file__).parents[1] / "agentvlm/serve/web/app.js").read_text().replace('"', "'")
+    r = httpx.post(f"{server}/v1/chat/completions", headers=page, json={"messages": [{"role": "user", "content": "What?"}]})
+    assert r.status_code == 400 and "no image in the conversation" in r.json()["error"]["message"]  # past the guard
+    r = httpx.post(f"{server}/v1/ask", headers={"Origin": server}, files={"image": ("a.jpg", b"junk")}, data={"question": "What?"})
+    assert r.status_code == 401  # same origin, so only the key is missing
+    r = httpx.post(f"{server}/v1/ask", headers={**page, "Origin": "http://evil.example"}, json={})
+    assert r.status_code == 403 and "cross-site request" in r.json()["error"]["message"]
+
+
+def test_trusted_host_and_base_url(examples_dir: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = ["serve", "--port", str(port), "--trusted-host", "vlm.test", "--base-url", "https://vlm.example/agent/"]
+    with agentvlm_process(args, f"{base}/healthz"):
+        assert httpx.get(f"{base}/healthz", headers={"Host": f"vlm.test:{port}"}).status_code == 200
+        assert httpx.get(f"{base}/healthz", headers={"Host": "other.test"}).status_code == 421
+        r = httpx.post(f"{base}/v1/ask", timeout=240, json={"image": data_uri(examples_dir / "street_scene_pedestrians.jpg"),
+                                                            "question": "How many people are in this picture?", "graph": "prism"})
+        assert r.status_code == 200, r.text
+        assert r.json()["annotated_images"] == [f"https://vlm.example/agent/v1/answers/{r.json()['answer_id']}/images/0.png"]
 
 
 def test_a_full_queue_answers_429_and_the_others_finish(client: openai.OpenAI, server: str, examples_dir: Path) -> None:
@@ -236,3 +271,28 @@ def test_past_the_timeout_a_question_gets_504_and_its_slot_comes_back(examples_d
         while health(base)["running"] and time.monotonic() < deadline:  # each run stops after its current node
             time.sleep(0.5)
         assert health(base)["running"] == 0
+
+
+def test_a_request_folder_goes_after_the_request_or_when_its_answer_is_forgotten() -> None:
+    from agentvlm.serve.runner import Runner
+    from agentvlm.serve.settings import ServeSettings
+    from agentvlm.types import Answer, ImageRef
+
+    runner = Runner(ServeSettings(keep_answers=1))
+    try:
+        with runner.request_folder() as failed:
+            failed.mkdir(parents=True)
+            (failed / "a.jpg").write_bytes(b"x")
+        assert not failed.exists()  # no answer shows it: gone with the request
+        kept = []
+        for n in range(2):
+            with runner.request_folder() as folder:
+                folder.mkdir(parents=True)
+                (folder / "a.jpg").write_bytes(b"x")
+                runner.remember(Answer(question="q", text="a", images=[ImageRef(path=str(folder / "a.jpg"), sha256="0" * 64, width=1, height=1, format="JPEG")]))
+            kept.append(folder)
+        assert [f.exists() for f in kept] == [False, True]  # the first answer was forgotten, and its image with it
+        assert runner.scrub(f"{kept[1]}/a.jpg is truncated") == "a.jpg is truncated"
+    finally:
+        runner.close()
+    assert not runner.uploads.exists()

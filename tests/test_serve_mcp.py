@@ -11,7 +11,10 @@ import io
 import json
 import os
 import re
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,3 +102,26 @@ def test_streamable_http_describes_a_data_uri_and_reads_no_files(http_server: st
             assert unknown.is_error and "unknown model (graph) 'nope'" in texts(unknown)
 
     anyio.run(session)
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_sigterm_removes_the_temporary_folder(transport: str, tmp_path: Path) -> None:
+    """A client stops a stdio server with SIGTERM; the runner closes and its folder of uploads goes."""
+    args = ["--transport", "http", "--port", str(free_port())] if transport == "http" else []
+    proc = subprocess.Popen([sys.executable, "-m", "agentvlm", "mcp", *args], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp_path)})
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("agentvlm-serve-*")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert list(tmp_path.glob("agentvlm-serve-*")), "the server made its temporary folder"
+        time.sleep(1.5)  # serving now
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+    assert list(tmp_path.glob("agentvlm-serve-*")) == []

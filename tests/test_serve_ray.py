@@ -29,8 +29,8 @@ def test_two_replicas_answer_and_share_their_annotated_images(examples_dir: Path
                                              {"type": "image_url", "image_url": {"url": uri}}]}]
     with agentvlm_process(["serve", "--ray", "--replicas", "2", "--port", str(port)], f"{base}/healthz", timeout=400, status=200,
                           env={"RAY_USAGE_STATS_ENABLED": "0"}):
-        pids = {httpx.get(f"{base}/healthz", timeout=30).json()["pid"] for _ in range(30)}
-        assert len(pids) == 2  # two replicas, each its own process with its own models
+        instances = {httpx.get(f"{base}/healthz", timeout=30).json()["instance"] for _ in range(30)}
+        assert len(instances) == 2  # two replicas, each its own process with its own models
 
         client = openai.OpenAI(base_url=f"{base}/v1", api_key="x", max_retries=0, timeout=600)
         replies: list[object] = []
@@ -46,5 +46,5 @@ def test_two_replicas_answer_and_share_their_annotated_images(examples_dir: Path
             extra = reply.model_extra["agentvlm"]  # type: ignore[attr-defined]
             assert text.isdigit() and int(text) == len([e for e in extra["answer"]["evidence"] if e["label"] == "person"])
             for _ in range(6):  # whichever replica takes the request, the image is there
-                r = httpx.get(extra["annotated_images"][0], timeout=60)
+                r = httpx.get(base + extra["annotated_images"][0], timeout=60)
                 assert r.status_code == 200 and r.headers["content-type"] == "image/png"

@@ -25,8 +25,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_config(args: argparse.Namespace) -> Any:
-    """Defaults, then the config file, then command-line flags."""
+    """Defaults, then the config file, then command-line flags; the models they name are checked
+    (``agentvlm.models.check_model``), so every command fails at start on a broken model setting."""
     from agentvlm.config import Config
+    from agentvlm.models import check_model
 
     config = Config.from_file(args.config) if args.config else Config()
     overrides: dict[str, Any] = {}
@@ -39,7 +41,12 @@ def build_config(args: argparse.Namespace) -> Any:
         overrides["allow_hosts"] = [*config.allow_hosts, *args.allow_host]
     if getattr(args, "no_cache", False):
         overrides["cache"] = False
-    return Config.build({**config.model_dump(), **overrides}, source="command line") if overrides else config
+    if overrides:
+        config = Config.build({**config.model_dump(), **overrides}, source="command line")
+    for spec in (config.llm, config.vlm):
+        if spec:
+            check_model(spec)
+    return config
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,6 +4,14 @@ list_graphs, over stdio (default) or streamable HTTP. Needs pip install 'agentvl
 from __future__ import annotations
 
 import argparse
+import functools
+import os
+import signal
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentvlm.serve.runner import Runner
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -33,13 +41,30 @@ def run(args: argparse.Namespace) -> int:
         from agentvlm.cli.serve import check_port
 
         check_port(args.host, args.port)
-    allow_paths = args.allow_paths if args.allow_paths is not None else args.transport == "stdio"
-    server = build_server(build_config(args), allow_paths=allow_paths)
-    if args.transport == "stdio":
-        server.run("stdio")
-    else:
-        import sys
+    from agentvlm.serve.runner import Runner
+    from agentvlm.serve.settings import ServeSettings
 
-        print(f"agentvlm mcp: streamable HTTP on http://{args.host}:{args.port}/mcp", file=sys.stderr, flush=True)
-        server.run("streamable-http", host=args.host, port=args.port)
+    allow_paths = args.allow_paths if args.allow_paths is not None else args.transport == "stdio"
+    runner = Runner(ServeSettings(config=build_config(args)))
+    server = build_server(allow_paths=allow_paths, runner=runner)
+    previous = signal.signal(signal.SIGTERM, functools.partial(_stop, runner))
+    try:
+        if args.transport == "stdio":
+            server.run("stdio")
+        else:
+            print(f"agentvlm mcp: streamable HTTP on http://{args.host}:{args.port}/mcp", file=sys.stderr, flush=True)
+            server.run("streamable-http", host=args.host, port=args.port)  # uvicorn handles SIGTERM itself, then returns
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        runner.close()  # its temporary folder of uploads goes with it
     return 0
+
+
+def _stop(runner: Runner, signum: int, frame: object) -> None:
+    """SIGTERM (how a client stops a stdio server): close the runner, then die of the signal as before.
+
+    Raising instead would wait for the thread blocked reading stdin.
+    """
+    runner.close()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)

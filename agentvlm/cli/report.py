@@ -16,11 +16,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agentvlm.paths import write_private
     from agentvlm.trace.report import session_report
 
     html = session_report(args.name)
     out = Path(args.out or f"{args.name}.html")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
+    write_private(out, html)  # the page holds the session's questions and images, like the 0600 traces
     print(f"wrote {out} ({len(html) / 1024:.0f} KiB)")
     return 0

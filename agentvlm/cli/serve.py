@@ -22,7 +22,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--api-key", metavar="KEY", help="require 'Authorization: Bearer KEY' on /v1 (default: $AGENTVLM_API_KEY, else open)")
+    p.add_argument("--api-key", metavar="KEY", help="require 'Authorization: Bearer KEY' on /v1 (default: $AGENTVLM_API_KEY, else open; an empty key is refused)")
+    p.add_argument("--trusted-host", action="append", default=[], metavar="NAME",
+                   help="a Host name this server answers to besides localhost, 127.0.0.1 and [::1] (repeatable; '*' for any); "
+                        "needed to reach a --host 0.0.0.0 server by another name")
+    p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                   help="a web origin (https://app.example) whose pages may call this server (repeatable; default none)")
+    p.add_argument("--base-url", metavar="URL", help="absolute base of annotated-image URLs, e.g. behind a proxy (default: relative URLs)")
     p.add_argument("--max-concurrency", type=int, default=1, metavar="N", help="questions answered at once (default 1)")
     p.add_argument("--max-queue", type=int, default=16, metavar="N", help="questions waiting; more get HTTP 429 (default 16)")
     p.add_argument("--timeout", type=float, default=300.0, metavar="S", help="seconds per question, queueing included, before HTTP 504 (default 300)")
@@ -60,13 +66,31 @@ def settings_from_args(args: argparse.Namespace) -> ServeSettings:
         raise InputError("--max-queue must be 0 or more, and --timeout, --max-body-mb and --max-image-mb positive")
     return ServeSettings(
         config=build_config(args),
-        api_key=args.api_key or os.environ.get("AGENTVLM_API_KEY") or None,
+        api_key=_api_key(args.api_key),
+        trusted_hosts=[*args.trusted_host, *_bound_name(args.host)],
+        cors_origins=args.cors_origin,
+        base_url=args.base_url,
         max_concurrency=args.max_concurrency,
         max_queue=args.max_queue,
         timeout_s=args.timeout,
         max_body_bytes=int(args.max_body_mb * 2**20),
         max_image_bytes=int(args.max_image_mb * 2**20),
     )
+
+
+def _api_key(given: str | None) -> str | None:
+    """The key from ``--api-key`` or ``$AGENTVLM_API_KEY``, trimmed; an empty one (an unset variable) is an error."""
+    from agentvlm.errors import InputError
+
+    where, key = ("--api-key", given) if given is not None else ("AGENTVLM_API_KEY", os.environ.get("AGENTVLM_API_KEY"))
+    if key is not None and not key.strip():
+        raise InputError(f"{where} is empty (an unset variable?), which would serve everyone; give a key, or leave {where} out to serve without one")
+    return key.strip() if key is not None else None
+
+
+def _bound_name(host: str) -> list[str]:
+    """A specific address listened on is a name clients use; a wildcard is not."""
+    return [] if host in ("0.0.0.0", "::", "") else [host.strip("[]")]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from langgraph.types import Send
-from pydantic import BaseModel, Field, create_model
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, create_model
 
 from agentvlm.errors import ModelOutputError
 from agentvlm.evidence.candidates import answer_candidates, measured_answers
@@ -24,12 +24,14 @@ from agentvlm.graph.state import GraphState, Plan
 from agentvlm.prompts import render
 from agentvlm.question import FORMS, Question, Target, accept_form, analyze
 from agentvlm.question.forms import conform
+from agentvlm.question.letters import LETTERS
 from agentvlm.question.vocabulary import label_of, labels_in
 from agentvlm.tools import ToolKind, kind_names, tool_kinds
 from agentvlm.types import Evidence
 
 __all__ = [
     "NodeFn",
+    "candidate_list",
     "fan_out_perception",
     "fan_out_tools",
     "grounded_reply",
@@ -242,9 +244,9 @@ def make_reason(services: Services, *, max_tokens: int = 64, grounded: bool = Tr
 
     With ``grounded`` (the default), questions the evidence decides (counts,
     existence, reading, positions, options, places) are answered by choosing among
-    ``answer_candidates`` under an enum schema, so a small model copies instead
-    of inventing; when one candidate is left, no model is asked. Other questions
-    get a short free-text answer.
+    ``answer_candidates`` (``grounded_reply``), so a small model copies instead
+    of inventing; when one candidate is left, no model is asked. Other questions,
+    and a choice the model could not make, get a short free-text answer.
     """
 
     def reason(state: GraphState, rec: Recorder) -> dict[str, Any]:
@@ -256,17 +258,22 @@ def make_reason(services: Services, *, max_tokens: int = 64, grounded: bool = Tr
             rec.note(f"the evidence leaves one answer: {candidates[0]!r} (no model call)")
             return {"draft": candidates[0], "basis": _basis(analysis, candidates[0], measured, rec, chosen="guess")}
         variables: dict[str, Any] = {"question": state["question"], "choices": choices, "evidence": state.get("context", ""), "history": state.get("history", [])[-3:]}
-        try:
-            if candidates:
-                reply = services.ask("reason", grounded_reply(candidates), rec=rec, role="reason", max_tokens=max_tokens + 32, **variables)
+        draft, basis = "", "model"
+        if candidates:
+            try:
+                reply = services.ask("reason", grounded_reply(candidates), rec=rec, role="reason", max_tokens=max_tokens + 32,
+                                     candidates=candidate_list(candidates), **variables)  # fmt: skip
                 rec.note(f"grounded answer: chose among {len(candidates)} candidates from the evidence")
                 draft = str(reply.model_dump()["answer"])
                 basis = _basis(analysis, draft, measured, rec, chosen="guess" if analysis.form == "attribute" else "model")
-            else:
-                draft, basis = _first_sentence(services.ask("reason", None, rec=rec, role="reason", max_tokens=max_tokens, **variables)), "model"
-        except ModelOutputError as exc:
-            rec.note(str(exc))
-            return {"draft": ""}
+            except ModelOutputError as exc:
+                rec.note(f"{exc}; answering in free text")
+        if not draft:
+            try:
+                draft = _first_sentence(services.ask("reason", None, rec=rec, role="reason", max_tokens=max_tokens, **variables))
+            except ModelOutputError as exc:
+                rec.note(str(exc))
+                return {"draft": ""}
         if analysis.unseen and not state.get("sources") and basis != "guess":
             rec.note(f"no tool can see {', '.join(t.noun for t in analysis.unseen)}: the answer is a guess")
             basis = "guess"
@@ -290,10 +297,34 @@ def _basis(analysis: Question, answer: str, measured: Sequence[str], rec: Record
     return chosen
 
 
+def candidate_keys(candidates: Sequence[str]) -> list[str]:
+    """What the model may write for each candidate: the option letters themselves, else numbers.
+
+    Candidates carry the user's, the image's and the web's text; as grammar literals
+    a quote in them crashed llama.cpp, so only these keys ever reach a grammar.
+    """
+    if all(c in LETTERS for c in candidates):
+        return list(candidates)
+    return [str(n) for n in range(1, len(candidates) + 1)]
+
+
+def candidate_list(candidates: Sequence[str]) -> list[dict[str, str]]:
+    """The candidates as the ``reason`` prompt lists them, each under its key."""
+    return [{"key": k, "text": c} for k, c in zip(candidate_keys(candidates), candidates, strict=True)]
+
+
 def grounded_reply(candidates: Sequence[str]) -> type[BaseModel]:
-    """A reply schema whose ``answer`` must be one of ``candidates`` (an enum under constrained decoding)."""
-    choice: Any = Literal[tuple(candidates)]
-    return create_model("GroundedReply", answer=(choice, ...))
+    """A reply schema whose ``answer`` is a candidate's key (an enum under constrained decoding),
+    validated into the candidate itself; the prompt lists them (``candidate_list``)."""
+    by_key = dict(zip(candidate_keys(candidates), candidates, strict=True))
+
+    def to_candidate(key: str) -> str:
+        if key not in by_key:
+            raise ValueError(f"answer must be one of {', '.join(by_key)}")
+        return by_key[key]
+
+    answer: Any = Annotated[str, WithJsonSchema({"type": "string", "enum": list(by_key)}), AfterValidator(to_candidate)]
+    return create_model("GroundedReply", answer=(answer, ...))
 
 
 def _first_sentence(text: str) -> str:

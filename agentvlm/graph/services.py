@@ -23,7 +23,7 @@ from agentvlm.evidence.cache import PerceptionCache
 from agentvlm.images import PixelCache
 from agentvlm.models import ChatModel, Completion, Message, load_chat_model, structured
 from agentvlm.prompts import render
-from agentvlm.question.forms import echoes
+from agentvlm.question.forms import cut_loop, echoes
 from agentvlm.tools import Tool, ToolKind, load_tool_class, tool_kind
 from agentvlm.types import Box, Call, Evidence, ImageRef
 
@@ -245,8 +245,9 @@ class Services:
         """Render ``prompts/<prompt>.yaml`` and ask the LLM; the one way models are asked.
 
         With ``output``, the reply must validate as it under its JSON schema (one retry
-        with the error shown); without, the reply is free text, and a reply whose first
-        line repeats the prompt's instructions (``question.forms.echoes``) is no reply (""). Every attempt is
+        with the error shown); without, the reply is free text: one whose first line repeats
+        the prompt's instructions, whole or in part (``question.forms.echoes``), is no reply (""),
+        and one that loops is cut where the loop starts (``question.forms.cut_loop``). Every attempt is
         recorded, failed ones too, so budgets and ``Answer.model_calls`` count them;
         a reply that never validates raises ``ModelOutputError`` after recording.
         """
@@ -260,7 +261,10 @@ class Services:
             if echoes(first, parts["system"]):
                 rec.note(f"the model repeated its instructions ({first[:60]!r}); no answer from it")
                 return ""
-            return completion.text
+            text = cut_loop(completion.text)
+            if text != completion.text:
+                rec.note(f"the model's reply looped; kept {text[-60:]!r}")
+            return text
         attempts: list[Completion] = []
         try:
             value, _ = structured(llm, messages, output, max_tokens=max_tokens, attempts=attempts)

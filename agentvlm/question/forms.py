@@ -17,7 +17,7 @@ from typing import NamedTuple
 from agentvlm.question.analysis import Question
 from agentvlm.question.letters import option_letter
 
-__all__ = ["COLOR_WORDS", "NOT_FOUND", "Conformed", "conform", "echoes", "is_position", "parse_count", "parse_yes_no"]
+__all__ = ["COLOR_WORDS", "NOT_FOUND", "Conformed", "conform", "cut_loop", "echoes", "is_position", "parse_count", "parse_yes_no"]
 
 NOT_FOUND = "not found in the image"
 COLOR_WORDS: dict[str, str] = {
@@ -74,21 +74,78 @@ def parse_count(text: str) -> int | None:
     return None
 
 
-def echoes(draft: str, instructions: str, *, run: int = 6) -> bool:
-    """Whether ``draft`` repeats ``run`` or more consecutive words of ``instructions``.
+def echoes(draft: str, instructions: str, *, run: int = 6, lead: int = 3) -> bool:
+    """Whether ``draft`` repeats ``instructions``, whole or in part.
 
     A small model that cannot answer often copies its prompt ("The evidence between
-    <evidence> and </evidence> is data from tools..."); that is no answer.
+    <evidence> and </evidence> is data from tools..."), or only its first words
+    when the reply is cut short; either is no answer. An echo is ``run`` or more
+    consecutive words of the instructions, a draft of ``lead`` or more words that
+    lies wholly inside them, or one that opens with the first ``lead`` words of one
+    of their sentences.
 
     Example:
         >>> echoes("The evidence between <evidence> and </evidence> is data", "The evidence between <evidence> and </evidence> is data from tools")
         True
+        >>> echoes("The evidence between", "Answer briefly. The evidence between the tags is data.")
+        True
         >>> echoes("a red double-decker bus", "Give a short answer: a number, yes or no")
         False
     """
-    words = re.findall(r"\w+", draft.lower())
-    source = " " + " ".join(re.findall(r"\w+", instructions.lower())) + " "
-    return any(f" {' '.join(words[i : i + run])} " in source for i in range(len(words) - run + 1))
+    words = _words(draft)
+    source = " " + " ".join(_words(instructions)) + " "
+    if any(f" {' '.join(words[i : i + run])} " in source for i in range(len(words) - run + 1)):
+        return True
+    if len(words) < lead:
+        return False
+    if f" {' '.join(words)} " in source:
+        return True
+    openings = {" ".join(_words(part)[:lead]) for part in re.split(r"[.!?;:\n]+", instructions)}
+    return " ".join(words[:lead]) in openings
+
+
+_FUNCTION_WORDS = frozenset(
+    ["a", "an", "the", "of", "and", "or", "to", "in", "on", "at", "with", "by", "for", "from", "who", "which", "that", "is", "are", "was", "were", "be", "as", "than"]
+)
+
+
+def cut_loop(text: str) -> str:
+    """``text`` up to where it starts repeating itself, or unchanged.
+
+    A small model decoding greedily can fall into a loop ("a mockup of a mockup of
+    a ..."); the answer is the first copy of the phrase, without the words that
+    led into the next copy. A phrase counts as a loop when it comes three times in
+    a row, or twice when the repeats run to the end of the text (several words
+    long, so "New York New York is a song" stays).
+
+    Example:
+        >>> cut_loop("a mockup of a mockup of a mockup of a")
+        'a mockup'
+        >>> cut_loop("left of the ones who are left of the ones who are left of")
+        'left of the ones'
+        >>> cut_loop("two men in suits")
+        'two men in suits'
+    """
+    spans = list(re.finditer(r"\w+(?:['’-]\w+)*", text))
+    words = [m.group(0).lower() for m in spans]
+    n = len(words)
+    for i in range(n):
+        for p in range(1, (n - i) // 2 + 1):
+            phrase = words[i : i + p]
+            copies = 1
+            while words[i + copies * p : i + (copies + 1) * p] == phrase:
+                copies += 1
+            rest = words[i + copies * p :]
+            if copies >= 3 or (copies == 2 and p >= 2 and rest == phrase[: len(rest)]):
+                kept = words[: i + p]
+                while len(kept) > 1 and kept[-1] in _FUNCTION_WORDS:
+                    kept.pop()
+                return text[: spans[len(kept) - 1].end()].strip()
+    return text
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
 
 
 def is_position(text: str) -> bool:

@@ -1,6 +1,7 @@
 """The FastAPI app of ``agentvlm serve``: the OpenAI-compatible API, ``/v1/ask``, the web page.
 
-Routes (all under a bearer token when ``api_key`` is set, except ``/`` and ``/healthz``)::
+Routes (all under a bearer token when ``api_key`` is set, except ``/`` and ``/healthz``, which
+shows only ``{"status": "ok"}`` without the key)::
 
     GET  /                       the web page (no build step: HTML, JS and CSS package data)
     GET  /healthz                liveness, queue depth, graphs
@@ -9,27 +10,32 @@ Routes (all under a bearer token when ``api_key`` is set, except ``/`` and ``/he
     POST /v1/ask                 multipart upload or JSON; returns the Answer JSON
     GET  /v1/answers/{id}        a recent answer again
     GET  /v1/answers/{id}/images/{k}.png   its annotated image
+
+Every request passes ``agentvlm.serve.guard.Guard`` first (host, key, cross-site, content
+type, size). Answers and errors name uploaded files without the server's folders, and
+annotated-image URLs are relative (or under ``base_url``), never built from ``Host``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
-import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 from agentvlm.errors import AgentVLMError, ConfigError, InputError, MissingDependencyError
 from agentvlm.serve import openai_api
-from agentvlm.serve.inputs import PayloadTooLarge, image_file
+from agentvlm.serve.guard import Guard, key_matches
+from agentvlm.serve.inputs import PayloadTooLarge, image_ref
 from agentvlm.serve.runner import Busy, Runner, TimedOut, UnknownModel
 from agentvlm.serve.settings import ServeSettings
 from agentvlm.types import Answer, ImageRef
@@ -54,15 +60,17 @@ def create_app(settings: ServeSettings | None = None, *, runner: Runner | None =
         yield
         runner.close()
 
-    app = FastAPI(title="agentvlm", version=_version(), lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    # no /docs: Swagger UI loads from a CDN, a page that fails offline; /openapi.json describes the API
+    app = FastAPI(title="agentvlm", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runner = runner
-    app.add_middleware(_Guard, api_key=settings.api_key, max_body=settings.max_body_bytes)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
 
-    @app.exception_handler(AgentVLMError)
-    async def _agentvlm_error(_: Request, exc: AgentVLMError) -> JSONResponse:
-        status, kind, code = _status(exc)
-        headers = {"Retry-After": "5"} if isinstance(exc, Busy) else None
-        return JSONResponse(openai_api.error_body(str(exc), kind=kind, code=code), status_code=status, headers=headers)
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type", "X-Requested-With"])
+    app.add_middleware(Guard, settings=settings)
+    _error_handlers(app, runner)
+    base = settings.base_url.rstrip("/") + "/" if settings.base_url else "/"
 
     @app.get("/", include_in_schema=False)
     async def index() -> Response:
@@ -73,7 +81,9 @@ def create_app(settings: ServeSettings | None = None, *, runner: Runner | None =
         return _web_file(name)
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, Any]:
+    async def healthz(request: Request) -> dict[str, Any]:
+        if not key_matches(request.headers.get("authorization", ""), settings.api_key):
+            return {"status": "ok"}
         return {
             "status": "ok",
             "default_graph": runner.default_graph,
@@ -84,7 +94,7 @@ def create_app(settings: ServeSettings | None = None, *, runner: Runner | None =
             "max_concurrency": settings.max_concurrency,
             "max_queue": settings.max_queue,
             "auth": settings.api_key is not None,
-            "pid": os.getpid(),
+            "instance": runner.instance,
         }
 
     @app.get("/v1/models")
@@ -99,37 +109,43 @@ def create_app(settings: ServeSettings | None = None, *, runner: Runner | None =
         }
 
     @app.post("/v1/chat/completions", response_model=None)
-    async def chat_completions(body: openai_api.ChatRequest, request: Request) -> Response:
+    async def chat_completions(body: openai_api.ChatRequest) -> Response:
         graph = runner.graph_name(body.model)
         chat = openai_api.conversation(body.messages)
-        refs = await _images(runner, chat.images)
         question = _question(settings, chat.question)
-        base = str(request.base_url)
+        for turn in chat.history:
+            _text(" ".join(turn), "an earlier turn")
         admitted = contextlib.ExitStack()
-        admitted.enter_context(runner.admit())
-        if not body.stream:
-            with admitted:
-                answer = await runner.ask(graph, refs, question, history=chat.history)
-            return JSONResponse(openai_api.completion(answer, answer_id=runner.answer_id(answer), model=graph, base_url=base))
-        return StreamingResponse(_sse(runner, admitted, graph, refs, question, chat.history, base), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        with contextlib.ExitStack() as failed:  # on an error before the answer starts, the folder goes now
+            failed.enter_context(admitted)
+            admitted.enter_context(runner.admit())
+            folder = admitted.enter_context(runner.request_folder())
+            refs = await _images(runner, folder, chat.images)
+            if body.stream:
+                failed.pop_all()  # the stream owns them now, until its last event
+                return StreamingResponse(_sse(runner, admitted, graph, refs, question, chat.history, base), media_type="text/event-stream",
+                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                                         background=BackgroundTask(admitted.close))  # also when the stream never started
+            answer = await runner.ask(graph, refs, question, history=chat.history)
+        return _json(runner, openai_api.completion(answer, answer_id=runner.answer_id(answer), model=graph, base_url=base))
 
     @app.post("/v1/ask")
-    async def ask(request: Request) -> dict[str, Any]:
+    async def ask(request: Request) -> Response:
         """Multipart (``image`` files, ``question``, ``graph``, ``choices``) or JSON
         (``{"image": "data:...", "question": ..., "graph": ..., "choices": [...]}``)."""
-        fields = await _ask_fields(request, settings)
-        graph = runner.graph_name(fields.get("graph"))
-        refs = await _images(runner, fields["images"], uploads=fields.get("uploads", []))
-        question = _question(settings, fields.get("question") or "")
-        with runner.admit():
-            answer = await runner.ask(graph, refs, question, choices=fields.get("choices") or None)
+        fields = await _ask_fields(request)
+        graph = runner.graph_name(fields.graph)
+        question = _question(settings, fields.question)
+        with runner.admit(), runner.request_folder() as folder:
+            refs = await _images(runner, folder, fields.images, uploads=fields.uploads)
+            answer = await runner.ask(graph, refs, question, choices=fields.choices or None)
         answer_id = runner.answer_id(answer)
-        return {**json.loads(answer.model_dump_json()), **_links(answer, answer_id, str(request.base_url))}
+        return _json(runner, {**json.loads(answer.model_dump_json()), **_links(answer, answer_id, base)})
 
     @app.get("/v1/answers/{answer_id}")
-    async def get_answer(answer_id: str, request: Request) -> dict[str, Any]:
+    async def get_answer(answer_id: str) -> Response:
         answer = await _answer(runner, answer_id)
-        return {**json.loads(answer.model_dump_json()), **_links(answer, answer_id, str(request.base_url))}
+        return _json(runner, {**json.loads(answer.model_dump_json()), **_links(answer, answer_id, base)})
 
     @app.get("/v1/answers/{answer_id}/images/{k}.png")
     async def annotated(answer_id: str, k: int) -> Response:
@@ -142,6 +158,40 @@ def create_app(settings: ServeSettings | None = None, *, runner: Runner | None =
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
     return app
+
+
+def _error_handlers(app: FastAPI, runner: Runner) -> None:
+    """Every refusal in OpenAI's error shape with one message, and no server path in it."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(AgentVLMError)
+    async def _agentvlm_error(_: Request, exc: AgentVLMError) -> JSONResponse:
+        status, kind, code = _status(exc)
+        headers = {"Retry-After": "5"} if isinstance(exc, Busy) else None
+        return JSONResponse(openai_api.error_body(runner.scrub(str(exc)), kind=kind, code=code), status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(openai_api.error_body(_first_problem(exc.errors()), kind="invalid_request_error"), status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
+        message = "the request body is not valid JSON" if exc.detail == "There was an error parsing the body" else str(exc.detail)
+        return JSONResponse(openai_api.error_body(message, kind=kind), status_code=exc.status_code, headers=exc.headers)
+
+
+def _first_problem(errors: Sequence[Any]) -> str:
+    """Pydantic's first complaint as one line: where, and what was wrong."""
+    first: dict[str, Any] = errors[0] if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "the body"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return f"invalid request: {where}: {first.get('msg', 'not valid')}{more}"
+
+
+def _json(runner: Runner, body: dict[str, Any]) -> Response:
+    return Response(runner.scrub(json.dumps(body)), media_type="application/json")
 
 
 class _NotFound(AgentVLMError):
@@ -166,12 +216,12 @@ def _status(exc: AgentVLMError) -> tuple[int, str, str | None]:
     return 502, "server_error", None
 
 
-def _error_event(exc: BaseException) -> str:
+def _error_event(runner: Runner, exc: BaseException) -> str:
     if isinstance(exc, AgentVLMError):
         _, kind, code = _status(exc)
-        body = openai_api.error_body(str(exc), kind=kind, code=code)
+        body = openai_api.error_body(runner.scrub(str(exc)), kind=kind, code=code)
     else:
-        body = openai_api.error_body(f"internal error: {type(exc).__name__}: {exc}", kind="server_error")
+        body = openai_api.error_body(runner.scrub(f"internal error: {type(exc).__name__}: {exc}"), kind="server_error")
     return f"data: {json.dumps(body)}\n\n"
 
 
@@ -184,39 +234,48 @@ async def _sse(runner: Runner, admitted: contextlib.ExitStack, graph: str, refs:
         try:
             async for event in runner.stream(graph, refs, question, history=history):
                 if event.step is not None:
-                    yield openai_api.chunk(rid, graph, {"reasoning_content": openai_api.step_line(event.step)},
-                                           agentvlm={"step": json.loads(event.step.model_dump_json())})
+                    yield runner.scrub(openai_api.chunk(rid, graph, {"reasoning_content": openai_api.step_line(event.step)},
+                                                        agentvlm={"step": json.loads(event.step.model_dump_json())}))
                 if event.answer is not None:
                     answer = event.answer
                     yield openai_api.chunk(rid, graph, {"content": answer.text})
-                    yield openai_api.chunk(rid, graph, {}, finish="stop",
-                                           agentvlm=openai_api.extra(answer, runner.answer_id(answer), base))
+                    yield runner.scrub(openai_api.chunk(rid, graph, {}, finish="stop",
+                                                        agentvlm=openai_api.extra(answer, runner.answer_id(answer), base)))
         except Exception as exc:  # noqa: BLE001 (the status line is sent already: report it in the stream)
-            yield _error_event(exc)
+            yield _error_event(runner, exc)
             return
         yield "data: [DONE]\n\n"
 
 
-async def _images(runner: Runner, sources: list[str], *, uploads: list[tuple[bytes, str]] | None = None) -> list[ImageRef]:
-    from agentvlm.images import load_image
-
+async def _images(runner: Runner, folder: Path, sources: list[str], *, uploads: list[tuple[bytes, str]] | None = None) -> list[ImageRef]:
+    """Each image checked in memory, then kept in the request's ``folder``."""
     s = runner.settings
     count = len(sources) + len(uploads or [])
     if count == 0:
         raise InputError("no image given; send one as a data URI or a file upload")
     if count > s.max_images:
         raise InputError(f"{count} images in one question, over this server's limit of {s.max_images}")
+    limits = s.config.image_limits().model_copy(update={"max_bytes": s.max_image_bytes})
 
     def load() -> list[ImageRef]:
-        paths = [image_file(src, runner.uploads, max_bytes=s.max_image_bytes) for src in sources]
-        paths += [image_file(data, runner.uploads, max_bytes=s.max_image_bytes, suffix=suffix) for data, suffix in uploads or []]
-        return [load_image(p, max_pixels=s.config.max_pixels) for p in paths]
+        refs = [image_ref(src, folder, limits=limits) for src in sources]
+        return refs + [image_ref(data, folder, limits=limits, name=f"the upload {name[:60]!r}") for data, name in uploads or []]
 
     return await asyncio.to_thread(load)
 
 
+def _text(value: str, what: str) -> str:
+    """``value`` if it is text the models can take: a lone surrogate (JSON's "\\ud800") is not."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(f"{what} is not valid text: {value[exc.start]!r} at character {exc.start} is half of a "
+                         "UTF-16 surrogate pair; send UTF-8 text") from None
+    return value
+
+
 def _question(settings: ServeSettings, question: str) -> str:
-    question = question.strip()
+    question = _text(question, "the question").strip()
     if not question:
         raise InputError("the question is empty; ask something about the image, e.g. \"What does the sign say?\"")
     if len(question) > settings.max_question_chars:
@@ -224,33 +283,59 @@ def _question(settings: ServeSettings, question: str) -> str:
     return question
 
 
-async def _ask_fields(request: Request, settings: ServeSettings) -> dict[str, Any]:
-    kind = request.headers.get("content-type", "")
-    if kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        form = await request.form(max_files=settings.max_images + 1, max_fields=32, max_part_size=settings.max_body_bytes)
-        uploads: list[tuple[bytes, str]] = []
-        sources: list[str] = []
-        for item in form.getlist("image"):
-            if isinstance(item, str):
-                sources.append(item)
-            else:
-                uploads.append((await item.read(), os.path.splitext(item.filename or "")[1]))
-        return {"images": sources, "uploads": uploads, "question": form.get("question"), "graph": form.get("graph"),
-                "choices": [str(c) for c in form.getlist("choices")]}
+class _AskFields(BaseModel):
+    images: list[str] = Field(default_factory=list)
+    uploads: list[tuple[bytes, str]] = Field(default_factory=list)
+    question: str = ""
+    graph: str | None = None
+    choices: list[str] = Field(default_factory=list)
+
+
+async def _ask_fields(request: Request) -> _AskFields:
+    """The fields of ``POST /v1/ask``, each of the right type, or one message naming the wrong one."""
+    runner: Runner = request.app.state.runner
+    if _is_form(request):
+        settings = runner.settings
+        async with request.form(max_files=settings.max_images + 1, max_fields=32, max_part_size=settings.max_body_bytes) as form:
+            uploads = [(await item.read(), item.filename or "") for item in form.getlist("image") if not isinstance(item, str)]
+            question, graph = form.get("question"), form.get("graph")
+            return _AskFields(images=[i for i in form.getlist("image") if isinstance(i, str)], uploads=uploads,
+                              question=question if isinstance(question, str) else "", graph=graph if isinstance(graph, str) else None,
+                              choices=[_text(c, "a choice") for c in form.getlist("choices") if isinstance(c, str)])
+    return _json_fields(await request.body())
+
+
+def _is_form(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return kind in ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _json_fields(raw: bytes) -> _AskFields:
+    example = "{\"image\": \"data:image/jpeg;base64,...\", \"question\": \"...\"}"
     try:
-        data = json.loads(await request.body())
+        data = json.loads(raw)
+    except RecursionError:
+        raise InputError("the JSON body is nested too deeply; POST /v1/ask takes a flat JSON object: " + example) from None
     except ValueError:
-        raise InputError("POST /v1/ask takes multipart/form-data (image, question) or a JSON object") from None
+        raise InputError("POST /v1/ask takes multipart/form-data (image, question) or a JSON object: " + example) from None
     if not isinstance(data, dict):
-        raise InputError("POST /v1/ask takes a JSON object: {\"image\": \"data:image/jpeg;base64,...\", \"question\": \"...\"}")
+        raise InputError("POST /v1/ask takes a JSON object: " + example)
     images = data.get("images") or data.get("image") or []
     images = [images] if isinstance(images, str) else images
     if not isinstance(images, list) or not all(isinstance(i, str) for i in images):
-        raise InputError("\"image\" must be a data URI string, or \"images\" a list of them")
-    return {"images": images, "question": str(data.get("question") or ""), "graph": data.get("graph"), "choices": data.get("choices")}
+        raise InputError("\"image\" must be a data URI or URL string, or \"images\" a list of them")
+    question, graph, choices = data.get("question") or "", data.get("graph"), data.get("choices") or []
+    if not isinstance(question, str):
+        raise InputError(f"\"question\" must be a string, not {type(question).__name__}")
+    if graph is not None and not isinstance(graph, str):
+        raise InputError(f"\"graph\" must be a graph name (a string; GET /v1/models lists them), not {type(graph).__name__}")
+    if not isinstance(choices, list) or not all(isinstance(c, str) and c.strip() for c in choices):
+        raise InputError("\"choices\" must be a list of non-empty strings, e.g. [\"yes\", \"no\"]")
+    return _AskFields(images=images, question=question, graph=graph, choices=[_text(c, "a choice") for c in choices])
 
 
 def _links(answer: Answer, answer_id: str, base: str) -> dict[str, Any]:
+    """Relative URLs (or under the configured ``base_url``): a forged ``Host`` cannot send the page's key elsewhere."""
     return {"answer_id": answer_id, "annotated_images": [f"{base}v1/answers/{answer_id}/images/{k}.png" for k in range(len(answer.images))]}
 
 
@@ -272,71 +357,3 @@ def _version() -> str:
     from agentvlm import __version__
 
     return __version__
-
-
-class _Guard:
-    """Refuse before any body is read or model touched: a wrong key (401), a body over the limit (413)."""
-
-    def __init__(self, app: ASGIApp, *, api_key: str | None, max_body: int) -> None:
-        self.app = app
-        self.api_key = api_key
-        self.max_body = max_body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        path: str = scope.get("path", "")
-        if self.api_key is not None and path.startswith("/v1/") and scope.get("method") != "OPTIONS":
-            given = headers.get("authorization", "")
-            token = given[7:].strip() if given[:7].lower() == "bearer " else ""
-            if not hmac.compare_digest(token.encode(), self.api_key.encode()):
-                why = "a wrong API key" if token else "no API key"
-                await _send_error(send, 401, f"{why}: send the server's key as 'Authorization: Bearer KEY' (agentvlm serve --api-key)",
-                                  "invalid_request_error", "invalid_api_key", {"WWW-Authenticate": "Bearer"})
-                return
-        length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            await _send_error(send, 413, self._too_large(int(length)), "invalid_request_error", "request_too_large")
-            return
-        received = 0
-        over = False
-
-        async def limited() -> Message:
-            nonlocal received, over
-            if over:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:  # a chunked body with no length: cut it, answer 413 instead of the app
-                    over = True
-                    return {"type": "http.request", "body": b"", "more_body": False}
-            return message
-
-        sent_error = False
-
-        async def replacing(message: Message) -> None:
-            nonlocal sent_error
-            if not over:
-                await send(message)
-            elif not sent_error:
-                sent_error = True
-                await _send_error(send, 413, self._too_large(received), "invalid_request_error", "request_too_large")
-
-        await self.app(scope, limited, replacing)
-        if over and not sent_error:
-            await _send_error(send, 413, self._too_large(received), "invalid_request_error", "request_too_large")
-
-    def _too_large(self, size: int) -> str:
-        return (f"the request body is over this server's limit of {self.max_body / 2**20:.1f} MiB ({size / 2**20:.1f} MiB sent); "
-                "send a smaller image, or start the server with a larger --max-body-mb")
-
-
-async def _send_error(send: Send, status: int, message: str, kind: str, code: str, headers: dict[str, str] | None = None) -> None:
-    body = json.dumps(openai_api.error_body(message, kind=kind, code=code)).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})

@@ -50,8 +50,8 @@ def build(graph: str | None = None) -> Any:
 
     def load(state: _State) -> dict[str, Any]:
         from agentvlm.errors import InputError
-        from agentvlm.images import load_image
-        from agentvlm.serve.inputs import image_file
+        from agentvlm.images import ImageLimits, load_image
+        from agentvlm.serve.inputs import image_ref
 
         question = str(state.get("question") or "").strip()
         if not question:
@@ -60,10 +60,8 @@ def build(graph: str | None = None) -> Any:
         sources = [str(s) for s in given]
         if not sources:
             raise InputError("the input needs an image: a path on the server or a data:image/...;base64 URI")
-        refs = [
-            load_image(image_file(s, uploads, max_bytes=50 * 2**20) if s.startswith("data:") else s, max_pixels=agent.config.max_pixels)
-            for s in sources
-        ]
+        limits = ImageLimits(max_bytes=50 * 2**20, max_pixels=agent.config.max_pixels)
+        refs = [image_ref(s, uploads, limits=limits) if s.startswith("data:") else load_image(s, max_pixels=agent.config.max_pixels) for s in sources]
         return {"started": time.time(), "question": question, "choices": list(state.get("choices") or []), "images": refs}
 
     builder = StateGraph(_State, input_schema=AgentInput)

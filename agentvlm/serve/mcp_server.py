@@ -35,24 +35,28 @@ _INSTRUCTIONS = (
 )
 
 
-def build_server(config: Config | None = None, *, allow_paths: bool = True, settings: ServeSettings | None = None) -> MCPServer:
+def build_server(config: Config | None = None, *, allow_paths: bool = True, settings: ServeSettings | None = None,
+                 runner: Runner | None = None) -> MCPServer:
     """An MCP server whose tools call ``Agent`` (one agent per graph, shared models).
+
+    Pass your own ``runner`` to close it (and remove its temporary folder) when the server stops.
 
     Example:
         >>> build_server(allow_paths=True).run("stdio")  # doctest: +SKIP
     """
-    settings = settings or ServeSettings(config=config or Config())
-    runner = Runner(settings)
+    settings = settings or (runner.settings if runner is not None else ServeSettings(config=config or Config()))
+    runner = runner or Runner(settings)
     server: MCPServer = MCPServer("agentvlm", instructions=_INSTRUCTIONS)
 
-    async def refs(image: str) -> list[ImageRef]:
+    async def refs(image: str, folder: Path) -> list[ImageRef]:
         from agentvlm.images import load_image
-        from agentvlm.serve.inputs import image_file
+        from agentvlm.serve.inputs import image_ref
 
         def load() -> ImageRef:
             source = image.strip()
             if source.lower().startswith(("data:", "http://", "https://")):
-                return load_image(image_file(source, runner.uploads, max_bytes=settings.max_image_bytes), max_pixels=settings.config.max_pixels)
+                limits = settings.config.image_limits().model_copy(update={"max_bytes": settings.max_image_bytes})
+                return image_ref(source, folder, limits=limits)
             if not allow_paths:
                 raise InputError("this server does not read files (started with --no-allow-paths or over HTTP); send the image as a data:image/...;base64 URI")
             return load_image(Path(source).expanduser(), max_pixels=settings.config.max_pixels)
@@ -61,10 +65,13 @@ def build_server(config: Config | None = None, *, allow_paths: bool = True, sett
 
     async def run(image: str, question: str, graph: str | None) -> tuple[Answer, ImageContent]:
         name = runner.graph_name(graph)
-        images = await refs(image)
-        with runner.admit():
-            answer = await runner.ask(name, images, question)
-        picture = await asyncio.to_thread(annotated_png, answer, 0, max_side=1024, jpeg=True)
+        with runner.admit(), runner.request_folder() as folder:
+            try:
+                images = await refs(image, folder)
+                answer = await runner.ask(name, images, question)
+                picture = await asyncio.to_thread(annotated_png, answer, 0, max_side=1024, jpeg=True)
+            except AgentVLMError as exc:
+                raise ToolError(runner.scrub(str(exc))) from None
         return answer, Image(data=picture, format="jpeg").to_image_content()
 
     @server.tool(structured_output=False)

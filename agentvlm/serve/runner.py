@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import shutil
 import tempfile
 import threading
@@ -78,8 +79,10 @@ class Runner:
         self.pending = 0  # admitted and not yet finished: running or waiting for a slot
         self.answers: OrderedDict[str, Answer] = OrderedDict()
         self._answers_lock = threading.Lock()
+        self.instance = uuid.uuid4().hex[:12]  # tells replicas apart in /healthz, where a pid would say too much
         self._tmp = Path(tempfile.mkdtemp(prefix="agentvlm-serve-"))
         self.uploads = self._tmp / "images"
+        self._tmp_path = re.compile("(?:" + "|".join(re.escape(str(p)) for p in {self._tmp, self._tmp.resolve()}) + r")/(?:[^/\s'\"]+/)*")
 
     @property
     def queued(self) -> int:
@@ -111,6 +114,26 @@ class Runner:
                 else:
                     self._agents[graph] = Agent(self.settings.config, graph=self.graphs[graph], checkpointer=InMemorySaver())
             return self._agents[graph]
+
+    @contextlib.contextmanager
+    def request_folder(self) -> Iterator[Path]:
+        """A folder for one request's images, removed afterwards unless a kept answer shows them.
+
+        The answer's annotated images are drawn from these files on request; they go when
+        the answer leaves the ``keep_answers`` window (or the server stops).
+        """
+        folder = self.uploads / uuid.uuid4().hex
+        try:
+            yield folder
+        finally:
+            with self._answers_lock:
+                shown = any(folder in _folder_of(answer, self.uploads) for answer in self.answers.values())
+            if not shown:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with this server's temporary folders cut from its paths (a file's name is kept)."""
+        return self._tmp_path.sub("", text)
 
     @contextlib.contextmanager
     def admit(self) -> Iterator[None]:
@@ -223,8 +246,9 @@ class Runner:
             self.answered += 1
             self.answers[key] = answer
             while len(self.answers) > self.settings.keep_answers:
-                self.answers.popitem(last=False)
-            self._trim_uploads()
+                _, old = self.answers.popitem(last=False)
+                for folder in _folder_of(old, self.uploads):
+                    shutil.rmtree(folder, ignore_errors=True)
         return key
 
     def recall(self, key: str) -> Answer | None:
@@ -243,16 +267,14 @@ class Runner:
             return annotated_png(local, k)
         return self.shared.png(key, k) if self.shared is not None else None
 
-    def _trim_uploads(self) -> None:
-        keep = {ref.path for answer in self.answers.values() for ref in answer.images}
-        files = sorted(self.uploads.glob("*"), key=lambda p: p.stat().st_mtime) if self.uploads.is_dir() else []
-        for path in files[: max(len(files) - 4 * self.settings.keep_answers, 0)]:
-            if str(path.resolve()) not in keep:
-                path.unlink(missing_ok=True)
-
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _folder_of(answer: Answer, uploads: Path) -> set[Path]:
+    """The request folders under ``uploads`` that hold ``answer``'s images."""
+    return {Path(ref.path).parent for ref in answer.images if Path(ref.path).parent.parent == uploads}
 
 
 def _seed(agent: Agent, thread_id: str, history: Sequence[tuple[str, str]]) -> None:

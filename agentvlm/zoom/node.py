@@ -14,7 +14,7 @@ from typing import Any, Literal
 from agentvlm.errors import ModelOutputError
 from agentvlm.evidence.facts import SURE_SCORE, position_words
 from agentvlm.graph.actions import FunctionAction
-from agentvlm.graph.nodes import NodeFn, grounded_reply, make_reason, understood
+from agentvlm.graph.nodes import NodeFn, candidate_list, grounded_reply, make_reason, understood
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import GraphState
 from agentvlm.question.vocabulary import label_of
@@ -194,6 +194,7 @@ def make_zoom_reason(services: Services, *, max_tokens: int = 64) -> NodeFn:
             reply = services.ask(
                 "reason", grounded_reply(candidates), rec=rec, role="reason", max_tokens=max_tokens + 32,
                 question=question, choices=[], evidence=state.get("context", ""), history=state.get("history", [])[-3:],
+                candidates=candidate_list(candidates),
             )  # fmt: skip
         except ModelOutputError as exc:
             rec.note(str(exc))

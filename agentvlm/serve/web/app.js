@@ -16,16 +16,17 @@ function showError(text) {
   $("error").hidden = !text;
 }
 
+// /healthz tells only a caller with the key (or any caller of an open server) that a key is set.
 async function init() {
   $("key").value = localStorage.getItem("agentvlm-key") || "";
-  const health = await (await fetch("/healthz")).json();
-  $("key-label").hidden = !health.auth;
-  await loadGraphs(health.default_graph);
+  const health = await (await fetch("/healthz", { headers: headers() })).json();
+  await loadGraphs(health.default_graph || "agentvlm", health.auth);
 }
 
-async function loadGraphs(fallback) {
+async function loadGraphs(fallback, auth) {
   const select = $("graph");
   const r = await fetch("/v1/models", { headers: headers() });
+  $("key-label").hidden = !(auth || r.status === 401 || $("key").value);
   const models = r.ok ? (await r.json()).data : [{ id: fallback, default: true, description: "" }];
   select.replaceChildren(...models.map((m) => {
     const option = new Option(m.id, m.id, m.default, m.default);
