@@ -142,6 +142,21 @@ def test_either_or_with_number_options_is_an_alternative(question: str, options:
 
 
 @pytest.mark.parametrize(
+    ("question", "options"),
+    [
+        ('Is the statement true or false: "There are three people in the picture."', ["true", "false"]),
+        ("True or false: there are two dogs.", ["true", "false"]),
+        ('Is the following statement true or false about the image? "There is a box with a blue circle."', ["true", "false"]),
+        ("Is it correct or incorrect that the bus is red?", ["correct", "incorrect"]),
+    ],
+)
+def test_a_verdict_on_a_statement_has_the_verdict_words_as_options(question: str, options: list[str]) -> None:
+    q = analyze(question)
+    assert (q.form, q.options) == ("alternative", options), q.brief()
+    assert conform(q, "false").text == options[1]
+
+
+@pytest.mark.parametrize(
     ("question", "end"),
     [
         ("When does it close?", True),

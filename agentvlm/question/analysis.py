@@ -463,8 +463,14 @@ def _blank(text: str, pattern: re.Pattern[str]) -> str:
     return pattern.sub(lambda m: " " * len(m.group(0)), text)
 
 
+# A verdict asked of a statement: its two words are the options, whatever the statement says.
+_VERDICT = re.compile(r"\b(true|correct|right)\s+or\s+(false|incorrect|wrong)\b", re.IGNORECASE)
+
+
 def _options(q: str) -> list[str]:
     """The options of an "X or Y" question, as short phrases ("full", "empty"; "cat", "dog", "horse")."""
+    if verdict := _VERDICT.search(q):
+        return [verdict.group(1).lower(), verdict.group(2).lower()]
     m = re.search(r"^(?P<left>.*?)\s*,?\s+\bor\b\s+(?P<right>[^?.!]*)", q, re.IGNORECASE)
     if m is None or re.match(r"\s*not\b", m.group("right"), re.IGNORECASE):
         return []
@@ -693,6 +699,8 @@ def _form(
     if wh and has_or and (comparative := _comparatives(lower)):
         del comparative
         return "compare", True, []
+    if _VERDICT.search(q):  # "True or false: ...": a verdict on the statement, whatever it asks
+        return "alternative", True, _options(q)
     numbers = _NUMBER_OPTIONS.search(lower) if has_or else None
     if numbers and (yes_no_start or not wh) and not _COUNT.search(q):  # "Are there two or three cars?": a count to choose
         return "alternative", True, [n for n in numbers.group("a", "b", "c") if n]

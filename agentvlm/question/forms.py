@@ -164,6 +164,21 @@ def _option(text: str, options: list[str]) -> str | None:
     return named[0] if len(named) == 1 else None
 
 
+_AFFIRM, _DENY = frozenset({"true", "correct", "right", "yes"}), frozenset({"false", "incorrect", "wrong", "no"})
+
+
+def _verdict(text: str, options: list[str]) -> str | None:
+    """For a verdict ("true or false"), the option a yes, no or other verdict word gives."""
+    if len(options) != 2 or options[0] not in _AFFIRM or options[1] not in _DENY:
+        return None
+    said = {w for w in _words(text)} & (_AFFIRM | _DENY)
+    if said and said <= _AFFIRM:
+        return options[0]
+    if said and said <= _DENY:
+        return options[1]
+    return None
+
+
 def conform(question: Question, draft: str, *, fallback: str | None = None) -> Conformed:
     """``draft`` in ``question``'s form; ``fallback`` (an answer the evidence supports) when it is not.
 
@@ -206,7 +221,7 @@ def _fit(q: Question, text: str) -> str | None:
             return text  # "Is there a person? Where?": "yes, at the bottom-right" answers both
         return said
     if form in ("alternative", "compare"):
-        return _option(text, q.options) if q.options else text
+        return (_option(text, q.options) or _verdict(text, q.options)) if q.options else text
     if form == "count":
         n = parse_count(text)
         return None if n is None else str(n)
