@@ -8,7 +8,7 @@ code; ``verbalize`` renders all of it within a token budget for a small LLM.
 from __future__ import annotations
 
 from agentvlm.evidence.cache import JsonCache, PerceptionCache
-from agentvlm.evidence.candidates import ATTRIBUTE_WORDS, NOT_FOUND, answer_candidates
+from agentvlm.evidence.candidates import ATTRIBUTE_WORDS, NOT_FOUND, answer_candidates, measured_answers
 from agentvlm.evidence.facts import (
     Fact,
     compute_facts,
@@ -59,6 +59,7 @@ __all__ = [
     "iou",
     "larger",
     "mask_position",
+    "measured_answers",
     "percent",
     "position_words",
     "relation_holds",

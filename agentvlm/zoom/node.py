@@ -175,7 +175,8 @@ def make_zoom_perceive(services: Services) -> NodeFn:
 
 
 def make_zoom_reason(services: Services, *, max_tokens: int = 64) -> NodeFn:
-    """``reason``, except that "Is there X? Where?" chooses among "yes, at the <place>" and "no"."""
+    """``reason``, except that "Is there X? Where?" is answered "yes, at the <place>" of a confident
+    detection (the model chooses where there are several places), or chosen between "no" and "yes"."""
     base = make_reason(services, max_tokens=max_tokens)
 
     def reason(state: GraphState, rec: Recorder) -> dict[str, Any]:
@@ -189,7 +190,10 @@ def make_zoom_reason(services: Services, *, max_tokens: int = 64) -> NodeFn:
             key=lambda e: -(e.score or 0.0),
         )  # fmt: skip
         places = list(dict.fromkeys(f"yes, at the {position_words(e.box)}" for e in objects if e.box is not None))
-        candidates = [*places, "no"] if places else ["no", "yes"]
+        if len(places) == 1:  # a confident detection of the thing asked for: "no" is not an answer the evidence allows
+            rec.note(f"the evidence leaves one answer: {places[0]!r} (no model call)")
+            return {"draft": places[0], "basis": "evidence"}
+        candidates = places or ["no", "yes"]
         try:
             reply = services.ask(
                 "reason", grounded_reply(candidates), rec=rec, role="reason", max_tokens=max_tokens + 32,
