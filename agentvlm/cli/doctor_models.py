@@ -73,9 +73,9 @@ def model_row(role: str, spec: str, llamacpp: Callable[[str], tuple[bool, str]])
 
 def _hf(spec: str, role: str) -> tuple[bool, str]:
     from agentvlm.models.specs import parse_spec
-    from agentvlm.models.transformers import _check_target
+    from agentvlm.models.transformers import check_target
 
-    target = _check_target(parse_spec(spec))
+    target = check_target(parse_spec(spec))
     config_file = Path(target) / "config.json"
     if not config_file.exists():
         return True, f"hub id {target}: downloaded on first use (needs internet once); logprobs: yes (next-token logits)"

@@ -106,7 +106,7 @@ def measured_answers(question: Question, evidence: Sequence[Evidence], *, images
     if question.form == "count" and question.labels and question.targets and all(t.label for t in question.targets):
         return [str(len(sure))]
     q = question
-    if q.form == "yes_no" and len(q.targets) == 1 and q.labels and q.relation is q.attribute is q.number is q.position is None:
+    if q.form == "yes_no" and len(q.targets) == 1 and q.labels and q.relation is None and q.attribute is None and q.number is None and q.position is None:
         if sure:  # "Is there a tie?": a confident detection says yes; none at the detector's threshold says no
             return ["yes"]
         return [] if any(e.score is None or e.score >= PRESENT_SCORE for e in named) else ["no"]

@@ -53,6 +53,6 @@ def check_model(spec: str) -> None:
         if parsed.target not in ALIASES:
             resolve_gguf(parsed.target)
     elif parsed.backend == "hf":
-        from agentvlm.models.transformers import _check_target
+        from agentvlm.models.transformers import check_target
 
-        _check_target(parsed)
+        check_target(parsed)

@@ -25,7 +25,7 @@ from agentvlm.models.specs import ModelSpec
 from agentvlm.models.vlm import DescribeRequest, ImageLike, YesNoRequest, YesProbability, as_pil
 from agentvlm.prompts import render
 
-__all__ = ["TransformersLLM", "TransformersVLM", "pick_device"]
+__all__ = ["TransformersLLM", "TransformersVLM", "check_target", "pick_device"]
 
 _VARIANTS = {"yes": ("Yes", " Yes", "yes", " yes", "YES"), "no": ("No", " No", "no", " no", "NO")}
 
@@ -52,7 +52,7 @@ def pick_device(device: str | None = None, dtype: str | None = None) -> tuple[st
     return device, torch.float32
 
 
-def _check_target(spec: ModelSpec) -> str:
+def check_target(spec: ModelSpec) -> str:
     """A local folder must hold a saved model; anything path-like that is not one is a config error."""
     target = spec.target
     path = Path(target).expanduser()
@@ -73,7 +73,7 @@ class _Local:
 
     def __init__(self, spec: ModelSpec, *, device: str | None = None, dtype: str | None = None) -> None:
         self.spec = str(spec)
-        self.target = _check_target(spec)
+        self.target = check_target(spec)
         self._device, self._dtype_name = device, dtype
         self._model: Any = None
         self._processor: Any = None
