@@ -106,6 +106,7 @@ def test_eval_runs_through_quoted_questions(photo: Path, tmp_path: Path) -> None
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_the_server_answers_the_request_after_a_quoted_question(photo: Path) -> None:
+    pytest.importorskip("uvicorn", reason="agentvlm serve needs pip install 'agentvlm[serve]'")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     image = "data:image/jpeg;base64," + base64.b64encode(photo.read_bytes()).decode()
