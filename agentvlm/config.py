@@ -76,6 +76,7 @@ class Config(BaseModel):
 
     llm: str = DEFAULT_LLM
     vlm: str | None = None
+    vlm_timeout: float = Field(default=60.0, gt=0, description="Seconds the graph waits for the VLM before answering from the tools alone")
     graph: str = "auto"
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, gt=0)

@@ -14,7 +14,7 @@ runs arbitrary code, only names some installed package registered:
     qr = "my_pkg:QR_KIND"
 
 Each package's entries name its own code (``program`` -> ``agentvlm.programs.node``), so
-``graph/`` imports none of ``programs/``, ``zoom/`` or ``retrieval/``.
+``graph/`` imports none of ``programs/``, ``zoom/``, ``look/`` or ``retrieval/``.
 """
 
 from __future__ import annotations
@@ -50,8 +50,9 @@ BUILTIN: dict[str, dict[str, str]] = {
         "program": "agentvlm.programs.node:make_program",
         "web_search": "agentvlm.retrieval.node:make_web_search",
         "answer_with_sources": "agentvlm.retrieval.node:make_answer_with_sources",
-        "describe": "agentvlm.graph.vlm_nodes:make_describe",
-        "ask_vlm": "agentvlm.graph.vlm_nodes:make_ask_vlm",
+        "describe": "agentvlm.look.nodes:make_describe",
+        "ask_vlm": "agentvlm.look.nodes:make_ask_vlm",
+        "look": "agentvlm.look.nodes:make_look",
         "dispatch": "agentvlm.graph.proreason:make_dispatch",
         "act": "agentvlm.graph.proreason:make_act",
         "referee": "agentvlm.graph.proreason:make_referee",
@@ -80,7 +81,7 @@ BUILTIN: dict[str, dict[str, str]] = {
     },
     "actions": {
         "zoom": "agentvlm.zoom.node:ZOOM_ACTION",
-        "ask_vlm": "agentvlm.graph.vlm_nodes:ASK_VLM_ACTION",
+        "ask_vlm": "agentvlm.look.nodes:ASK_VLM_ACTION",
         "web_search": "agentvlm.retrieval.node:WEB_SEARCH_ACTION",
         "program": "agentvlm.programs.node:PROGRAM_ACTION",
     },
@@ -127,7 +128,10 @@ FLOW = Flow(
     },
     send_payload=frozenset({"perceive"}),
     needs_plan=frozenset({"perceive", "segment", "verbalize", "reason", "describe", "dispatch", "act", "referee", "zoom_reason"}),
-    next_values={"dispatch": ("act", "finish"), "referee": ("dispatch", "finish"), "route": ("answer", "web_search", "zoom", "reason")},
+    next_values={
+        "dispatch": ("act", "finish"), "referee": ("dispatch", "finish"), "route": ("answer", "web_search", "zoom", "look", "reason"),
+        "look": ("answer", "reason"),
+    },
 )
 
 

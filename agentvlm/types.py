@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
-__all__ = ["Answer", "Box", "Call", "Evidence", "EvidenceKind", "ImageRef", "Source", "Step"]
+__all__ = ["BASIS_WORDS", "Answer", "Box", "Call", "Evidence", "EvidenceKind", "ImageRef", "Source", "Step"]
 
 EvidenceKind = Literal["object", "text", "mask", "statement"]
 
@@ -170,13 +170,24 @@ class Source(BaseModel):
     score: float | None = None
 
 
+BASIS_WORDS: dict[str, str] = {
+    "program": "a program over the measurements",
+    "evidence": "the tools' measurements",
+    "vlm": "the vision model",
+    "model": "the reasoning model",
+    "guess": "nothing: a guess in the right form",
+}
+"""What decided an answer, by ``Answer.basis``, in the words the chat and the trace show."""
+
+
 class Answer(BaseModel):
     """What ``Agent.ask`` returns: the answer, what supports it, and how it was reached.
 
     ``form`` is the answer form the question asks for (``agentvlm.question``);
     ``basis`` says what decided the answer: ``program`` (code computed it from the
     evidence), ``evidence`` (chosen among answers the evidence supports), ``model``
-    (the LLM's own words) or ``guess`` (nothing decided it; the form is still right).
+    (the LLM's own words), ``vlm`` (the perception VLM's answer, where no tool measures
+    what is asked) or ``guess`` (nothing decided it; the form is still right).
     """
 
     question: str
@@ -198,8 +209,19 @@ class Answer(BaseModel):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def vlm_calls(self) -> int:
+        """Requests to the perception VLM (a batch of zoom scores counts once)."""
+        return sum(1 for s in self.steps for c in s.calls if c.kind == "model" and c.detail.get("vision"))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def tool_calls(self) -> int:
         return sum(1 for s in self.steps for c in s.calls if c.kind == "tool" and not c.cached)
+
+    @property
+    def decided_by(self) -> str:
+        """``basis`` in words ("the vision model"), "" when unknown."""
+        return BASIS_WORDS.get(self.basis, self.basis)
 
     def __str__(self) -> str:
         return self.text

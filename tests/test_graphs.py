@@ -210,6 +210,8 @@ MERMAID_AUTO = """	__start__ --> analyze;
 	analyze --> plan;
 	answer --> __end__;
 	cite --> answer;
+	look -. &nbsp;reason&nbsp; .-> verbalize;
+	look -.-> answer;
 	perceive --> segment;
 	plan -.-> perceive;
 	plan -.-> segment;
@@ -217,6 +219,7 @@ MERMAID_AUTO = """	__start__ --> analyze;
 	reason --> answer;
 	route -. &nbsp;reason&nbsp; .-> verbalize;
 	route -.-> answer;
+	route -.-> look;
 	route -.-> web_search;
 	route -.-> zoom;
 	segment --> program;
@@ -224,7 +227,7 @@ MERMAID_AUTO = """	__start__ --> analyze;
 	verbalize_sources --> cite;
 	web_search --> verbalize_sources;
 	zoom --> zoom_perceive;
-	zoom_perceive --> verbalize;"""
+	zoom_perceive --> look;"""
 
 
 def test_auto_mermaid_snapshot() -> None:

@@ -9,7 +9,7 @@ import pytest
 from agentvlm import Agent, Config
 from agentvlm.graph.services import Recorder, Services
 from agentvlm.graph.state import Plan
-from agentvlm.graph.vlm_nodes import NO_VLM_NOTE, make_ask_vlm, make_describe
+from agentvlm.look.nodes import NO_VLM_NOTE, make_ask_vlm, make_describe
 from agentvlm.images import load_image
 from tests.tiny_vlm import tiny_vlm_dir  # noqa: F401  (fixture)
 

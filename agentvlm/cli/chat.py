@@ -130,6 +130,8 @@ def _piped(session: Any, io: _Out) -> None:
         if answer is not None:
             session.finish(answer)
             io.out(" ".join(answer.text.split()) or "(no answer)")
+            if answer.decided_by:
+                io.say(f"[dim]decided by {answer.decided_by}[/]")
             for warning in session.pop_warnings():
                 io.say(f"[yellow]warning:[/] {warning}")
 
@@ -230,7 +232,8 @@ def _trace(session: Any, io: _Out, rest: str) -> None:
     if answer is None:
         io.out("no answer yet in this conversation")
         return
-    io.out(f"Q: {answer.question}\nA: {answer.text}   ({answer.seconds:.2f}s, graph {answer.graph})")
+    decided = f", decided by {answer.decided_by}" if answer.decided_by else ""
+    io.out(f"Q: {answer.question}\nA: {answer.text}   ({answer.seconds:.2f}s, graph {answer.graph}{decided})")
     for step in answer.steps:
         calls = ", ".join(f"{c.name}{' (cached)' if c.cached else ''} {c.seconds:.2f}s" for c in step.calls)
         io.out(f"  {step.node:<18} {step.seconds:7.2f}s  {calls}" + (f"  [{step.note}]" if step.note else ""))

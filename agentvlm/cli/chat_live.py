@@ -123,7 +123,8 @@ def answer_live(session: Any, console: Any, question: str) -> Any:
     for warning in session.pop_warnings():
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     shown = f" · annotated: {files.images[0]}" if files is not None and files.images else ""
-    console.print(f"[dim]{answer.seconds:.2f}s · /trace for the steps · /show for the image{shown}[/]", highlight=False)
+    decided = f"decided by {answer.decided_by} · " if answer.decided_by else ""
+    console.print(f"[dim]{decided}{answer.seconds:.2f}s · /trace for the steps · /show for the image{shown}[/]", highlight=False)
     return answer
 
 

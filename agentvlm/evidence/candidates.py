@@ -38,7 +38,16 @@ def answer_candidates(question: Question, evidence: Sequence[Evidence], *, image
         >>> p = Evidence(tool="t", kind="object", label="person", score=0.9, box=Box(x1=0, y1=0, x2=0.3, y2=1))
         >>> answer_candidates(analyze("How many people are there?"), [p, p])
         ['2']
+
+    A model's statement that carries an ``answer`` in the question's form (the VLM's, from
+    the ``look`` step) adds that answer after the tools' own, so reasoning can choose it.
     """
+    found = _from_tools(question, evidence, images)
+    said = [str(e.attributes["answer"]) for e in evidence if e.kind == "statement" and e.attributes.get("answer")]
+    return found if found is None or not said else list(dict.fromkeys([*found, *said]))
+
+
+def _from_tools(question: Question, evidence: Sequence[Evidence], images: Sequence[ImageRef]) -> list[str] | None:
     form = question.form
     if form == "choice":
         return list(LETTERS[: len(question.choices)])

@@ -34,6 +34,7 @@ __all__ = [
     "candidate_list",
     "fan_out_perception",
     "fan_out_tools",
+    "first_sentence",
     "grounded_reply",
     "make_analyze",
     "make_answer",
@@ -270,7 +271,7 @@ def make_reason(services: Services, *, max_tokens: int = 64, grounded: bool = Tr
                 rec.note(f"{exc}; answering in free text")
         if not draft:
             try:
-                draft = _first_sentence(services.ask("reason", None, rec=rec, role="reason", max_tokens=max_tokens, **variables))
+                draft = first_sentence(services.ask("reason", None, rec=rec, role="reason", max_tokens=max_tokens, **variables))
             except ModelOutputError as exc:
                 rec.note(str(exc))
                 return {"draft": ""}
@@ -327,7 +328,7 @@ def grounded_reply(candidates: Sequence[str]) -> type[BaseModel]:
     return create_model("GroundedReply", answer=(answer, ...))
 
 
-def _first_sentence(text: str) -> str:
+def first_sentence(text: str) -> str:
     """A small model's free text, cut to its first line; a leading "The answer is" is dropped."""
     line = next((ln.strip() for ln in text.strip().splitlines() if ln.strip()), "")
     line = re.sub(r"^(the )?answer( is)?:?\s*", "", line, flags=re.IGNORECASE)
@@ -371,10 +372,11 @@ def make_answer(services: Services) -> NodeFn:
 def make_route(services: Services, *, zoom_min_side: int = 1200) -> NodeFn:
     """Decide what the question still needs once the tools and the program have run, and say why.
 
-    Sets ``next`` for the ``by_next`` router: ``answer`` when a program decided it; ``web_search`` when it needs knowledge the
+    Sets ``next`` for the ``by_next`` router: ``web_search`` when it needs knowledge the
     image lacks and a search backend is configured; ``zoom`` when objects it names are
-    missing from a large image; else ``reason`` (prism-style, with the candidates
-    the analysis allows).
+    missing from a large image; with a VLM configured, ``look`` (the VLM answers what no
+    tool measured and is checked against what one did); without one, ``answer`` when a
+    program decided it, else ``reason`` (prism-style, with the candidates the analysis allows).
     """
 
     def route(state: GraphState, rec: Recorder) -> dict[str, Any]:
@@ -383,12 +385,16 @@ def make_route(services: Services, *, zoom_min_side: int = 1200) -> NodeFn:
         seen = {label_of(e) for e in evidence if e.kind == "object"}
         missing = [label for label in q.labels if label not in seen]
         large = any(max(i.width, i.height) >= zoom_min_side for i in state["images"])
-        if state.get("draft"):
+        vlm = services.config.vlm is not None
+        if state.get("draft") and not vlm:
             chosen, why = "answer", "an evidence program decided it"
         elif q.needs_knowledge and services.config.search:
             chosen, why = "web_search", f"it needs knowledge the image lacks; searching {services.config.search}"
         elif missing and large:
             chosen, why = "zoom", f"{', '.join(missing)} not found in a {max(i.width for i in state['images'])}-px image"
+        elif vlm:
+            chosen = "look"
+            why = "a program answered; the VLM looks too, and the measurement decides" if state.get("draft") else f"{q.form} question; asking the VLM"
         else:
             chosen = "reason"
             why = f"{q.form} question; reasoning over the evidence" + (" (knowledge needed, no search backend configured)" if q.needs_knowledge else "")

@@ -50,6 +50,10 @@ class Recorder:
             )
         )
 
+    def vision(self, name: str, completion: Completion, **detail: Any) -> None:
+        """One call to the perception VLM (``Answer.vlm_calls`` counts these)."""
+        self.model(name, completion, vision=True, **detail)
+
     @contextmanager
     def tool(self, name: str, *, cached: bool = False, **detail: Any) -> Iterator[dict[str, Any]]:
         """Time a tool call; the caller may add to the yielded detail dict."""

@@ -139,7 +139,13 @@ class OpenAIModel:
 
     def describe_batch(self, requests: Sequence[DescribeRequest]) -> list[Completion]:
         """One request per item, sent concurrently (up to ``max_concurrency``): servers batch on their side."""
-        return self._parallel([lambda r=r: self.describe(r.images, r.prompt, max_tokens=r.max_tokens) for r in requests])
+        return self._parallel([lambda r=r: self._describe(r) for r in requests])
+
+    def _describe(self, request: DescribeRequest) -> Completion:
+        body = self._body([self._vision_message(request.images, request.prompt)], request.max_tokens, request.temperature, request.seed)
+        if request.logprobs and self._logprobs is not False:
+            body.update(logprobs=True, top_logprobs=1)
+        return self._chat(body, None)
 
     def yes_probability(self, images: Sequence[ImageLike], question: str) -> YesProbability:
         """P("Yes") from the first token's ``top_logprobs``; sampled answers where the server gives none."""
@@ -229,6 +235,7 @@ class OpenAIModel:
         detail: dict[str, Any] = {}
         content = (choice.get("logprobs") or {}).get("content") if isinstance(choice.get("logprobs"), dict) else None
         if content:
+            detail["token_logprobs"] = [float(tok.get("logprob", -math.inf)) for tok in content]
             detail["logprobs"] = [
                 [{"token": t.get("token", ""), "logprob": float(t.get("logprob", -math.inf))} for t in (tok.get("top_logprobs") or [tok])]
                 for tok in content

@@ -108,22 +108,32 @@ class _Local:
         processor = self._load()[1]
         return getattr(processor, "tokenizer", processor)
 
-    def _generate(self, inputs: Any, max_tokens: int, temperature: float = 0.0) -> list[Completion]:
+    def _generate(self, inputs: Any, max_tokens: int, temperature: float = 0.0, *, logprobs: bool = False) -> list[Completion]:
+        """Generate for a padded batch; with ``logprobs``, each completion's ``detail["token_logprobs"]``
+        holds its tokens' log-probabilities under the model (from the scores ``generate`` returns)."""
         torch, _ = _imports()
         model, tokenizer = self._load()[0], self._tokenizer()
         sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
         start = time.perf_counter()
         with torch.inference_mode():
-            out = model.generate(**inputs, max_new_tokens=max_tokens, pad_token_id=tokenizer.pad_token_id, **sampling)
-        seconds = (time.perf_counter() - start) / max(len(out), 1)
+            out = model.generate(**inputs, max_new_tokens=max_tokens, pad_token_id=tokenizer.pad_token_id,
+                                 output_scores=logprobs, return_dict_in_generate=True, **sampling)  # fmt: skip
+        sequences = out.sequences
+        steps = torch.stack([torch.log_softmax(s.float(), dim=-1) for s in out.scores], dim=1) if logprobs and out.scores else None
+        seconds = (time.perf_counter() - start) / max(len(sequences), 1)
         prompt_len = inputs["input_ids"].shape[1]
         results = []
-        for row, mask in zip(out, inputs["attention_mask"], strict=True):
+        for n, (row, mask) in enumerate(zip(sequences, inputs["attention_mask"], strict=True)):
             new = row[prompt_len:]
-            n_new = int((new != tokenizer.pad_token_id).sum()) if tokenizer.pad_token_id is not None else len(new)
+            real = new != tokenizer.pad_token_id if tokenizer.pad_token_id is not None else torch.ones_like(new, dtype=torch.bool)
+            n_new = int(real.sum())
+            detail: dict[str, Any] = {}
+            if steps is not None:
+                picked = steps[n, : len(new)].gather(-1, new[: steps.shape[1]].unsqueeze(-1)).squeeze(-1)
+                detail["token_logprobs"] = [float(v) for v, keep in zip(picked, real, strict=False) if keep]
             results.append(Completion(
                 text=tokenizer.decode(new, skip_special_tokens=True).strip(), prompt_tokens=int(mask.sum()),
-                completion_tokens=n_new, seconds=seconds, finish_reason="length" if n_new >= max_tokens else "stop",
+                completion_tokens=n_new, seconds=seconds, finish_reason="length" if n_new >= max_tokens else "stop", detail=detail,
             ))
         return results
 
@@ -172,7 +182,10 @@ class TransformersVLM(_Local):
             return []
         with self._lock:
             inputs = self._inputs([(r.images, r.prompt) for r in requests])
-            return self._generate(inputs, max(r.max_tokens for r in requests))
+            temperature = max(r.temperature for r in requests)
+            if temperature > 0:
+                _imports()[0].manual_seed(requests[0].seed)
+            return self._generate(inputs, max(r.max_tokens for r in requests), temperature, logprobs=any(r.logprobs for r in requests))
 
     def yes_probability(self, images: Sequence[ImageLike], question: str) -> YesProbability:
         return self.yes_probability_batch([YesNoRequest(images=list(images), question=question)])[0]

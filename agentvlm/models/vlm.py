@@ -67,13 +67,21 @@ class YesProbability(BaseModel):
 
 
 class DescribeRequest(BaseModel):
-    """One item of ``describe_batch``."""
+    """One item of ``describe_batch``.
+
+    With ``logprobs``, the completion's ``detail["token_logprobs"]`` holds the log-probability
+    of each generated token where the backend can give it (next-token logits, a server's
+    ``logprobs``), so the caller can weigh the answer; ``temperature`` and ``seed`` sample.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     images: list[Any]
     prompt: str
     max_tokens: int = Field(default=128, gt=0)
+    logprobs: bool = False
+    temperature: float = Field(default=0.0, ge=0.0)
+    seed: int = 0
 
 
 class YesNoRequest(BaseModel):

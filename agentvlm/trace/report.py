@@ -48,6 +48,7 @@ def answer_from_state(values: dict[str, Any], *, graph: str = "") -> Answer:
         steps=steps,
         graph=graph,
         seconds=round(sum(s.seconds for s in steps), 4),
+        basis=str(values.get("basis") or ""),
     )
 
 

@@ -223,7 +223,7 @@ class VLMScorer:
             self.calls += 1
             if self.rec is not None:
                 self.rec.calls.append(Call(kind="model", name=self.name, seconds=round(time.perf_counter() - began, 4),
-                                           detail={"role": "zoom", "items": len(chunk), "confidences": list(kinds)}))  # fmt: skip
+                                           detail={"role": "zoom", "vision": True, "items": len(chunk), "confidences": list(kinds)}))  # fmt: skip
             for (i, kind), yp in zip(slots[start : start + self.batch_size], probs):
                 out[i][kind] = confidence(yp.p)
         return out
