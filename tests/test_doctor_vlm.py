@@ -86,3 +86,18 @@ def test_a_llamacpp_spec_as_the_vlm_says_how_to_serve_one(capsys: pytest.Capture
     code, rows = doctor(capsys, "--vlm", "llamacpp:smollm2")
     assert code == 1
     assert rows["vlm"].startswith("no  model:vlm") and "vision: no" in rows["vlm"] and "--mmproj MMPROJ.gguf" in rows["vlm"]
+
+
+def test_the_readme_commands_for_a_vision_model_use_real_flags() -> None:
+    import re
+    import shlex
+    from pathlib import Path
+
+    from agentvlm.cli import _parser
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## With a vision model", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"agentvlm (?:doctor|ask|eval)[^`\n#]*", section) + re.findall(r"agentvlm doctor[^`\n#]*", readme)
+    assert len(commands) >= 8
+    for command in commands:
+        _parser().parse_args(shlex.split(command)[1:])  # an unknown flag or a bad choice exits 2
