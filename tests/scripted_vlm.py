@@ -62,12 +62,14 @@ class Reply:
         p: The probability of each token of ``text`` reported as logprobs (when asked for);
             for a one-token yes/no question, P(first word) against the other word.
         status: An HTTP status; >= 400 answers with an OpenAI-style error object.
+        message: That error object's message, e.g. "image input is not supported".
         delay: Seconds to wait before answering (a hanging server).
     """
 
     text: str = ""
     p: float = 0.9
     status: int = 200
+    message: str = "scripted failure"
     delay: float = 0.0
 
 
@@ -130,7 +132,7 @@ class ScriptedVLM:
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.status >= 400:
-                    self._send(reply.status, {"error": {"message": "scripted failure", "type": "server_error"}})
+                    self._send(reply.status, {"error": {"message": reply.message, "type": "server_error"}})
                     return
                 self._send(200, owner.completion(body, reply))
 

@@ -1,5 +1,9 @@
 """List every backend and tool, whether it can run here, and for what cannot, why and how to fix it.
-Paste its output into bug reports."""
+Paste its output into bug reports.
+
+Exit code 0, even where optional backends and tools are missing; 1 when a model
+given with ``--llm``, ``--vlm`` or ``--config`` is not usable as configured (its row
+says why), so ``agentvlm doctor --vlm SPEC && agentvlm ask ...`` stops early."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ HELP = "list every backend and tool, whether it can run here, and why not"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="also check the models this YAML config names")
     p.add_argument("--llm", metavar="SPEC", help="also check this reasoning model (reachable, logprobs)")
-    p.add_argument("--vlm", metavar="SPEC", help="also check this VLM (reachable, vision, logprobs)")
+    p.add_argument("--vlm", metavar="SPEC", help="also check this VLM (reachable, takes images, logprobs with images)")
 
 
 def _ver(package: str) -> str:
@@ -86,5 +90,8 @@ def run(args: argparse.Namespace) -> int:
     for group, name, ok, detail in rows:
         mark = "ok  " if ok else "no  "
         print(f"{mark}{group:<13} {name:<{width}}  {detail}")
+    failed = [name for group, name, ok, _ in rows if group.startswith("model:") and not ok]
+    if failed:
+        print(f"not ready: {', '.join(failed)} (see the rows marked no above)")
     sys.stdout.flush()
-    return 0
+    return 1 if failed else 0

@@ -1,10 +1,11 @@
 """``agentvlm doctor`` rows for the model backends and for each configured model.
 
 A configured server model is probed with tiny requests: ``GET /models`` (reachable,
-model listed), one token with ``logprobs`` (does ``yes_probability`` get real
-probabilities or fall back to sampling), and, for a VLM, one token about a 32x32
-image (does the model take images). A local ``hf:`` model is checked without
-loading its weights.
+model listed), then one token with ``logprobs``. For an LLM that request is text;
+for a VLM it carries a 64x64 image, as the graph's requests do, so one request says
+whether the model takes images and whether the server returns logprobs with them
+(some drop logprobs for multimodal requests; confidence is then sampled, which is
+slower). A local ``hf:`` model is checked without loading its weights.
 """
 
 from __future__ import annotations
@@ -14,10 +15,20 @@ from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentvlm.models.openai import OpenAIModel
 
 __all__ = ["backend_rows", "model_row"]
 
 Row = tuple[str, str, bool, str]
+
+_SAMPLED = "no (confidence is sampled instead: slower)"
+_LLAMACPP_VLM = (
+    "vision: no; llamacpp: models run text-only in this process; serve the VLM with "
+    "`llama-server -m MODEL.gguf --mmproj MMPROJ.gguf` and pass --vlm openai:MODEL@http://127.0.0.1:8080/v1"
+)
 
 
 def _ver(package: str) -> str:
@@ -62,8 +73,7 @@ def model_row(role: str, spec: str, llamacpp: Callable[[str], tuple[bool, str]])
     try:
         parsed = parse_spec(spec)
         if parsed.backend == "llamacpp":
-            ok, detail = llamacpp(spec)
-            return (group, spec, ok and role == "llm", detail if role == "llm" else "llamacpp models are text-only; not a VLM")
+            return (group, spec, False, _LLAMACPP_VLM) if role == "vlm" else (group, spec, *llamacpp(spec))
         if parsed.backend == "hf":
             return (group, spec, *_hf(spec, role))
         return (group, spec, *_server(spec, role))
@@ -77,12 +87,17 @@ def _hf(spec: str, role: str) -> tuple[bool, str]:
 
     target = check_target(parse_spec(spec))
     config_file = Path(target) / "config.json"
+    logprobs = "logprobs with images" if role == "vlm" else "logprobs"
     if not config_file.exists():
-        return True, f"hub id {target}: downloaded on first use (needs internet once); logprobs: yes (next-token logits)"
+        return True, f"hub id {target}: downloaded on first use (needs internet once); {logprobs}: yes (next-token logits)"
     config = json.loads(config_file.read_text())
     vision = "vision_config" in config
-    ok = vision or role == "llm"
-    return ok, f"local folder, {config.get('model_type', '?')}; vision: {'yes' if vision else 'no'}; logprobs: yes (next-token logits)"
+    if role == "vlm" and not vision:
+        return False, (
+            f"local folder, {config.get('model_type', '?')}; vision: no (its config.json has no vision_config); "
+            "use an image-text-to-text model there, or pass it as --llm, not --vlm"
+        )
+    return True, f"local folder, {config.get('model_type', '?')}; vision: {'yes' if vision else 'no'}; {logprobs}: yes (next-token logits)"
 
 
 def _server(spec: str, role: str) -> tuple[bool, str]:
@@ -91,26 +106,45 @@ def _server(spec: str, role: str) -> tuple[bool, str]:
     from agentvlm.models.openai import OpenAIModel
 
     model = load_chat_model(spec)
-    assert isinstance(model, OpenAIModel)
+    if not isinstance(model, OpenAIModel):  # pragma: no cover - load_chat_model's contract for openai:/ollama:
+        return False, f"{spec} did not load as a server model ({type(model).__name__})"
     try:
         listed = model.models()
     except ModelError as exc:
         return False, f"unreachable: {exc}"
-    parts = [f"reachable ({model.client.base_url}); model {'listed' if model.model in listed else 'not in GET /models'}"]
+    reached = f"reachable ({model.client.base_url}); model {'listed' if model.model in listed else 'not in GET /models'}"
+    if role == "vlm":
+        return _vision(model, reached)
     try:
         out = model.complete([Message(role="user", content="Say OK")], max_tokens=1, logprobs=2)
-        parts.append(f"logprobs: {'yes' if out.detail.get('logprobs') else 'no (yes_probability samples instead)'}")
     except ModelError as exc:
-        return False, f"{parts[0]}; a 1-token request failed: {exc}"
-    vision = True
-    if role == "vlm":
-        from PIL import Image
+        return False, f"{reached}; a 1-token request failed: {exc}"
+    return True, f"{reached}; logprobs: {'yes' if out.detail.get('logprobs') else _SAMPLED}"
 
-        try:
-            model.describe([Image.new("RGB", (32, 32), "white")], "Say OK", max_tokens=1)
-        except ModelError as exc:
-            vision = False
-            parts.append(f"vision: no ({str(exc)[:120]})")
-        else:
-            parts.append("vision: yes")
-    return vision, "; ".join(parts)
+
+def _vision(model: OpenAIModel, reached: str) -> tuple[bool, str]:
+    """One token about a small image, with logprobs: the shape of the graph's VLM requests."""
+    from PIL import Image
+
+    from agentvlm.errors import ModelError
+    from agentvlm.models.vlm import data_url
+
+    image = {"type": "image_url", "image_url": {"url": data_url(Image.new("RGB", (64, 64), "white"))}}
+    text = {"type": "text", "text": "Is this image white? Answer yes or no."}
+    body = {
+        "model": model.model, "messages": [{"role": "user", "content": [image, text]}],
+        "max_tokens": 1, "temperature": 0.0, "logprobs": True, "top_logprobs": 2,
+    }  # fmt: skip
+    try:
+        data = model.client.post("/chat/completions", body, images=True)
+    except ModelError as exc:
+        if "does not accept images" in str(exc):
+            return False, f"{reached}; vision: no: {exc}"
+        return False, f"{reached}; a 1-token request with an image failed: {exc}"
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return False, f"{reached}; the request with an image returned no chat completion; check that the URL is an OpenAI-compatible API"
+    choice = choices[0]
+    logprobs = choice.get("logprobs")
+    returned = isinstance(logprobs, dict) and bool(logprobs.get("content"))
+    return True, f"{reached}; vision: yes; logprobs with images: {'yes' if returned else _SAMPLED}"
