@@ -1,6 +1,7 @@
 """Score one or more graphs on evaluation datasets (JSON Lines; see the README section
 'Evaluation'), side by side with baselines, on all items or on the dev or test split.
-Results go to --out as they come: predictions.jsonl, summary.json and report.md; rerunning
+Results go to --out as they come: predictions.jsonl, summary.json, report.md and basis.svg
+(coverage and accuracy by what decided each answer); rerunning
 with the same --out resumes, and asks only what is new (another graph, another split)."""
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from agentvlm.cli import model_options
 
     p.add_argument("datasets", nargs="+", metavar="DATASET.jsonl", help="one or more dataset files")
-    p.add_argument("--baseline", action="append", choices=["blind", "vlm"], default=[],
+    p.add_argument("--baseline", action="append", choices=["blind", "vlm", "novlm"], default=[],
                    help="also score a baseline in the same run (repeatable): blind = the LLM without the image, "
-                        "vlm = the --vlm model answering directly")
+                        "vlm = the --vlm model answering directly, novlm = the first graph with its --vlm switched "
+                        "off (same LLM and tools); with --vlm, --baseline vlm brings novlm along, so the graph with "
+                        "the VLM, the VLM alone and the graph without it stand side by side")
     p.add_argument("--split", choices=["dev", "test"],
                    help="only this split: each item's 'split' field, else a splits.json beside or up to 3 folders "
                         "above the dataset, else sha1(id) parity (even = dev)")

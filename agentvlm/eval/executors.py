@@ -2,7 +2,8 @@
 
 Every worker builds its own ``Agent`` per graph from the config, once per process
 (``_agent``), so models load once per worker however many tasks and graphs it runs (the
-agents of one process share their models). Answers do not depend on which
+agents of one process share their models; the ``novlm`` baseline's agent is the first
+graph's with the VLM switched off, on the same models). Answers do not depend on which
 worker runs a task or in what order (temperature 0, a reset llama.cpp context per call),
 so every executor gives the same predictions.
 
@@ -23,7 +24,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agentvlm.errors import ConfigError, MissingDependencyError
-from agentvlm.eval.systems import Outcome, Task, answer_task
+from agentvlm.eval.systems import Outcome, System, Task, answer_task, without_vlm
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -34,7 +35,7 @@ __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "make_execut
 
 EXECUTORS = ("local", "ray")
 THREADS_ENV = "AGENTVLM_LLM_THREADS"
-_AGENTS: dict[tuple[str, str], Agent] = {}
+_AGENTS: dict[tuple[str, str, bool], Agent] = {}
 
 
 class Executor(Protocol):
@@ -43,24 +44,32 @@ class Executor(Protocol):
         ...
 
 
-def _agent(config_json: str, graph: str) -> Agent:
-    """This process's agent for ``config_json`` running ``graph``, built on first use."""
-    key = (config_json, graph)
+def _agent(config_json: str, graph: str, *, vlm: bool = True) -> Agent:
+    """This process's agent for ``config_json`` running ``graph`` (with its VLM switched off
+    unless ``vlm``), built on first use."""
+    key = (config_json, graph, vlm)
     if key not in _AGENTS:
         from agentvlm.agent import Agent
         from agentvlm.config import Config
         from agentvlm.evidence.cache import PerceptionCache
 
-        same = next((a for (c, _), a in _AGENTS.items() if c == config_json), None)  # its models serve every graph
         config = Config.model_validate({**json.loads(config_json), "graph": graph})
         own = PerceptionCache(config.cache_dir if config.cache else None)  # each system pays for its own perception
-        _AGENTS[key] = same.with_graph(graph, cache=own) if same is not None else Agent(config)
+        if not vlm:
+            _AGENTS[key] = without_vlm(_agent(config_json, graph), cache=own)
+        else:
+            same = next((a for (c, _, v), a in _AGENTS.items() if c == config_json and v), None)  # its models serve every graph
+            _AGENTS[key] = same.with_graph(graph, cache=own) if same is not None else Agent(config)
     return _AGENTS[key]
+
+
+def _uses_vlm(system: System) -> bool:
+    return system.kind != "novlm"
 
 
 def run_one(config_json: str, task: Task) -> Outcome:
     """Run one task in whatever process this is (the unit of work every executor ships)."""
-    return answer_task(_agent(config_json, task.system.graph), task)
+    return answer_task(_agent(config_json, task.system.graph, vlm=_uses_vlm(task.system)), task)
 
 
 def worker_threads(workers: int) -> int:
@@ -81,6 +90,7 @@ class LocalExecutor:
             raise ConfigError(f"--workers must be at least 1, got {workers}")
         self.workers = workers
         self.agent = agent
+        self._novlm: Agent | None = None
 
     def pool(self, size: int) -> ProcessPoolExecutor:
         """``size`` spawned worker processes, each with its share of the cores for llama.cpp."""
@@ -94,15 +104,23 @@ class LocalExecutor:
             initargs=(worker_threads(size),),
         )
 
-    def _local_agent(self, config_json: str, graph: str) -> Agent:
-        if self.agent is not None and self.agent.config.graph == graph:
-            return self.agent
-        return _agent(config_json, graph)
+    def _local_agent(self, config_json: str, system: System) -> Agent:
+        vlm = _uses_vlm(system)
+        if self.agent is not None and self.agent.config.graph == system.graph:
+            if vlm:
+                return self.agent
+            if self._novlm is None:
+                from agentvlm.evidence.cache import PerceptionCache
+
+                config = self.agent.config
+                self._novlm = without_vlm(self.agent, cache=PerceptionCache(config.cache_dir if config.cache else None))
+            return self._novlm
+        return _agent(config_json, system.graph, vlm=vlm)
 
     def run(self, config_json: str, tasks: list[Task]) -> Iterator[tuple[Task, Outcome]]:
         if self.workers == 1 or len(tasks) <= 1:
             for task in tasks:
-                yield task, answer_task(self._local_agent(config_json, task.system.graph), task)
+                yield task, answer_task(self._local_agent(config_json, task.system), task)
             return
         from concurrent.futures import as_completed
 

@@ -6,22 +6,26 @@ its options was answered right, which removes the credit a model gets for always
 answering the same letter. Pair accuracy (MMVP) counts a ``pair_id`` group only if every
 item in it is right. ``form_ok`` is the share of answers of the form the item asks for
 (``agentvlm.eval.scoring.answer_has_form``), right or wrong.
+
+Each system's answers are also split by ``basis`` (what decided them: a program, the
+evidence, the VLM, the LLM's words or a guess), with the VLM's calls per question and, for
+the first graph beside ``novlm`` (itself without its VLM), the seconds the VLM adds.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from statistics import mean
+from statistics import mean, median
 from typing import Any
 
 from agentvlm.eval.dataset import EvalItem
 from agentvlm.eval.scoring import chance
 from agentvlm.eval.systems import BASELINES
 
-__all__ = ["BASES", "by_basis", "render_report", "summarize"]
+__all__ = ["BASES", "added_seconds", "by_basis", "render_report", "shown_bases", "summarize"]
 
-BASES = ("program", "evidence", "model", "guess")
+BASES = ("program", "evidence", "vlm", "model", "guess")
 DECIDED = ("program", "evidence")  # the bases that claim a measurement decided the answer
 
 
@@ -71,6 +75,28 @@ def by_basis(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def shown_bases(summary: dict[str, Any]) -> list[str]:
+    """The bases worth a row in the report and the plot: those some system's answers have,
+    ``vlm`` whenever a VLM is configured (none of its answers is a finding), and ``program+evidence``."""
+    tables = [s["by_basis"] for s in summary["systems"].values() if s.get("by_basis")]
+    keys = list(dict.fromkeys(k for t in tables for k in t))
+    return [k for k in keys if k == "program+evidence" or any(t[k]["n"] for t in tables)
+            or (k == "vlm" and "vlm" in summary["models"])]
+
+
+def added_seconds(rows: dict[tuple[str, int], dict[str, Any]], base: dict[tuple[str, int], dict[str, Any]]) -> float | None:
+    """Mean seconds per question that ``rows`` took over ``base`` on the tasks both answered without error."""
+    both = [rows[k]["seconds"] - base[k]["seconds"] for k in rows.keys() & base.keys()
+            if not rows[k].get("error") and not base[k].get("error")]
+    return _mean(both)
+
+
+def _median_vlm_calls(rows: Sequence[dict[str, Any]]) -> float | None:
+    """Median VLM calls per question; rows recorded before ``vlm_calls`` existed are left out."""
+    calls = [r["vlm_calls"] for r in rows if "vlm_calls" in r]
+    return float(median(calls)) if calls else None
+
+
 def _chance(items: Sequence[EvalItem]) -> float | None:
     values = [c for it in items if (c := chance(it.answer_type, it.choices)) is not None]
     return _mean(values) if values and len(values) == len(items) else None
@@ -103,12 +129,16 @@ def summarize(
             mean_seconds=_mean([r["seconds"] for r in asked]),
             mean_model_calls=_mean([r["model_calls"] for r in asked]),
             mean_tool_calls=_mean([r["tool_calls"] for r in asked]),
+            median_vlm_calls=_median_vlm_calls(asked),
+            mean_vlm_calls=_mean([r["vlm_calls"] for r in asked if "vlm_calls" in r]),
             by_basis=by_basis(asked),
             per_category={c: _stats(v, mine, circular) for c, v in groups["categories"].items()},
             per_dataset={ds: _stats(v, mine, circular) for ds, v in groups["datasets"].items()},
         )
         stats_of[name] = stats
     main = stats_of[order[0]]
+    if "novlm" in by_system:  # the first graph without its VLM: the difference is what the VLM costs
+        main["added_seconds_vs_novlm"] = added_seconds(by_system[order[0]], by_system["novlm"])
     return {
         "graph": order[0], "graphs": [s for s in order if s not in BASELINES],
         "baselines": [s for s in order if s in BASELINES], "models": models, "complete": complete,
@@ -169,8 +199,41 @@ def _split_line(split: dict[str, Any] | None) -> str:
     return f"Split: {split['name']}, before --limit: " + "; ".join(split["decided_by"]) + "."
 
 
-def render_report(summary: dict[str, Any]) -> str:
-    """``report.md``: accuracy (percent) per system for all items, each dataset and each category, then cost."""
+_BASELINE_MEANS = {
+    "blind": "the reasoning LLM without the image",
+    "vlm": "the VLM answering directly",
+    "novlm": "{graph} with its VLM switched off",
+}
+
+
+def _legend(summary: dict[str, Any]) -> str:
+    means = [f"{b} = {_BASELINE_MEANS[b].format(graph=summary['graph'])}" for b in summary["baselines"] if b in _BASELINE_MEANS]
+    return f"Baselines: {'; '.join(means)}." if means else ""
+
+
+def _vlm_table(summary: dict[str, Any]) -> list[str]:
+    """The VLM's calls per question and, for the first graph beside novlm, the seconds it adds."""
+    systems = summary["systems"]
+    if "vlm" not in summary["models"] and not any(s.get("mean_vlm_calls") for s in systems.values()):
+        return []
+    lines = [
+        "", "## The VLM's part", "",
+        ("VLM calls per question asked (the trace's model calls made to the VLM); added seconds: the mean, over "
+        "questions both answered, of this system's seconds minus novlm's (the same graph without its VLM)."), "",
+        "| system | median VLM calls | mean VLM calls | seconds | added seconds vs novlm |", "|---|---|---|---|---|",
+    ]
+    for name, s in systems.items():
+        med, avg, added = s.get("median_vlm_calls"), s.get("mean_vlm_calls"), s.get("added_seconds_vs_novlm")
+        lines.append(
+            f"| {name} | {'–' if med is None else f'{med:g}'} | {'–' if avg is None else f'{avg:.2f}'} "
+            f"| {s['mean_seconds'] or 0:.2f} | {'–' if added is None else f'{added:+.2f}'} |"
+        )
+    return lines
+
+
+def render_report(summary: dict[str, Any], *, plot: str | None = None) -> str:
+    """``report.md``: accuracy (percent) per system for all items, each dataset and each category, then cost,
+    answers by basis (with ``plot``, the file name of their SVG chart beside the report) and the VLM's part."""
     systems = summary["systems"]
     names, baselines, main = list(systems), summary["baselines"], summary["graph"]
     models = ", ".join(f"{k} {v}" for k, v in summary["models"].items())
@@ -184,6 +247,7 @@ def render_report(summary: dict[str, Any]) -> str:
         _split_line(summary.get("split")),
         f"Accuracy: {accuracy}" + (f" (chance {_pct(summary['chance'])}%)." if summary["chance"] is not None else ".")
         + (f" Uplift: {main} minus each baseline, in points." if baselines else ""),
+        *([legend] if (legend := _legend(summary)) else []),
         "",
         "## Accuracy (%)",
         "",
@@ -203,10 +267,20 @@ def render_report(summary: dict[str, Any]) -> str:
     if based:
         lines += [
             "", "## Accuracy by basis (what decided the answer)", "",
-            "An answer marked program or evidence claims a measurement decided it: its accuracy is that claim's precision.", "",
+            ("Coverage: the share of a system's answers with that basis; accuracy: how often those were right. "
+            "An answer marked program or evidence claims a measurement decided it: its accuracy is that claim's precision; "
+            "vlm: the VLM's answer, put in the question's form, is the answer. Bases no answer has are left out (vlm stays where a VLM is configured)."), "",
             "| system | basis | n | coverage % | accuracy % |", "|---|---|---|---|---|",
         ]
-        lines += [f"| {n} | {b} | {v['n']} | {_pct(v['coverage'])} | {_pct(v['accuracy'])} |" for n, table in based.items() for b, v in table.items()]
+        shown = shown_bases(summary)
+        lines += [f"| {n} | {b} | {table[b]['n']} | {_pct(table[b]['coverage'])} | {_pct(table[b]['accuracy'])} |"
+                  for n, table in based.items() for b in shown]
+        unbased = [n for n in names if n not in based]
+        if unbased:
+            lines += ["", f"No basis recorded for: {', '.join(unbased)}."]
+        if plot:
+            lines += ["", f"![Coverage and accuracy by basis, per system]({plot})"]
+    lines += _vlm_table(summary)
     extra = [f"{n}: pair accuracy {_pct(s['pair_accuracy'])}% over {s['pairs']} pairs"
              for n, s in systems.items() if "pair_accuracy" in s]
     extra += [f"{n}: ANLS {s['anls']:.3f}" for n, s in systems.items() if "anls" in s]

@@ -2,7 +2,8 @@
 
 ``predictions.jsonl`` gets one line per answered task, appended and flushed at once, so an
 interrupted run loses nothing; rerunning into the same folder skips every task it holds.
-``summary.json`` and ``report.md`` are rewritten at the end, also after an interruption.
+``summary.json``, ``report.md`` and its plot ``basis.svg`` (coverage and accuracy by basis, when
+any answer says what decided it) are rewritten at the end, also after an interruption.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from agentvlm.errors import ConfigError, InputError
 from agentvlm.eval.dataset import EvalItem, load_dataset, rotate, select
+from agentvlm.eval.plot import basis_svg
 from agentvlm.eval.report import render_report, summarize
 from agentvlm.eval.scoring import answer_has_form, score_answer
 from agentvlm.eval.splits import SplitChoice, split_items
-from agentvlm.eval.systems import Outcome, System, Task, check_baselines, make_systems
+from agentvlm.eval.systems import Outcome, System, Task, check_baselines, make_systems, with_implied
 
 if TYPE_CHECKING:
     from agentvlm.config import Config
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["EvalRun", "plan_tasks", "read_predictions", "run_eval"]
 
 PREDICTIONS, SUMMARY, REPORT, SETTINGS = "predictions.jsonl", "summary.json", "report.md", "run.json"
+PLOT = "basis.svg"
 OnResult = Callable[[dict[str, Any], int, int], None]
 
 
@@ -82,12 +85,13 @@ def _row(task: Task, outcome: Outcome) -> dict[str, Any]:
         "correct": verdict.correct, "score": round(verdict.score, 4),
         "form_ok": answer_has_form(outcome.prediction, item, choices=task.choices), "seconds": outcome.seconds,
         "model_calls": outcome.model_calls, "tool_calls": outcome.tool_calls, "error": outcome.error,
-        "basis": outcome.basis,
+        "basis": outcome.basis, "form": outcome.form, "vlm_calls": outcome.vlm_calls,
     }
 
 
 def _rescore(task: Task, row: dict[str, Any]) -> dict[str, Any]:
-    outcome = Outcome(row["prediction"], row["seconds"], row["model_calls"], row["tool_calls"], row.get("error"), row.get("basis", ""))
+    outcome = Outcome(row["prediction"], row["seconds"], row["model_calls"], row["tool_calls"], row.get("error"),
+                      row.get("basis", ""), row.get("form", ""), row.get("vlm_calls", 0))
     return _row(task, outcome)
 
 
@@ -162,15 +166,19 @@ def run_eval(
         ...                baselines=["blind"], split="test")  # doctest: +SKIP
         >>> run.summary["systems"]["moai"]["accuracy"], run.summary["systems"]["blind"]["form_ok"]  # doctest: +SKIP
 
+    With a VLM configured, baseline ``vlm`` brings ``novlm`` along (the first graph with its VLM
+    switched off), so the graph with the VLM, the VLM alone and the graph without it are read side by side.
+
     Raises:
         InputError: A dataset that is missing or malformed, or items of no known split (before any model loads).
-        ConfigError: An unknown graph or baseline, or ``out`` holding another run's settings.
+        ConfigError: An unknown graph or baseline, a vlm or novlm baseline without a VLM, or ``out``
+            holding another run's settings.
     """
     from agentvlm.eval.executors import LocalExecutor
 
     check_baselines(list(baselines), config)
     graph_list = list(dict.fromkeys(graphs or [config.graph]))
-    systems = make_systems(graph_list, list(baselines))
+    systems = make_systems(graph_list, with_implied(list(baselines), config))
     paths = [Path(d) for d in datasets]
     per_dataset, split_choices = _load(paths, split, limit)
     # Datasets interleaved, so a run stopped early still has a share of each.
@@ -211,7 +219,12 @@ def run_eval(
             complete=len(rows) == len(tasks), split=_split_summary(split, split_choices),
         )
         (folder / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
-        (folder / REPORT).write_text(render_report(summary))
+        plot = basis_svg(summary)
+        if plot is not None:
+            (folder / PLOT).write_text(plot, encoding="utf-8")
+        else:
+            (folder / PLOT).unlink(missing_ok=True)  # a resumed folder's old plot no longer matches
+        (folder / REPORT).write_text(render_report(summary, plot=PLOT if plot is not None else None))
     return EvalRun(out=folder, summary=summary, ran=ran, reused=len(done), rows=rows)
 
 

@@ -5,12 +5,20 @@
   evidence and no image: what the question and options alone are worth to the same model,
   with the same grounded letter choice.
 - ``vlm``: the configured perception VLM answers directly (``VisionModel.describe``).
+- ``novlm``: the first graph with its VLM switched off: the same LLM, tools and caches,
+  ``config.vlm`` unset, so what the VLM adds to the graph is the difference of two columns.
+  ``--baseline vlm`` brings it along (``with_implied``) whenever a VLM is configured.
+
+Every outcome carries the question's answer ``form`` (the graph's own analysis, else
+``agentvlm.question.analyze``), its ``basis`` (what decided it; ``vlm`` for the vlm baseline)
+and its ``vlm_calls`` (the trace's model calls marked ``detail["vision"]``).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -20,11 +28,16 @@ from agentvlm.eval.dataset import EvalItem, rotate
 if TYPE_CHECKING:
     from agentvlm.agent import Agent
     from agentvlm.config import Config
+    from agentvlm.evidence.cache import PerceptionCache
+    from agentvlm.types import Step
 
-__all__ = ["BASELINES", "Outcome", "System", "SystemKind", "Task", "answer_task", "check_baselines", "make_systems"]
+__all__ = [
+    "BASELINES", "Outcome", "System", "SystemKind", "Task", "answer_task", "check_baselines", "count_vlm_calls",
+    "make_systems", "with_implied", "without_vlm",
+]
 
-SystemKind = Literal["graph", "blind", "vlm"]
-BASELINES: tuple[str, ...] = ("blind", "vlm")
+SystemKind = Literal["graph", "blind", "vlm", "novlm"]
+BASELINES: tuple[str, ...] = ("blind", "vlm", "novlm")
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,8 @@ class Outcome:
     tool_calls: int = 0
     error: str | None = None
     basis: str = ""
+    form: str = ""
+    vlm_calls: int = 0
 
 
 def check_baselines(baselines: list[str], config: Config) -> None:
@@ -99,25 +114,68 @@ def check_baselines(baselines: list[str], config: Config) -> None:
             raise ConfigError("the vlm baseline needs --vlm SPEC (or vlm: in the config file), e.g. --vlm hf:REPO_OR_DIR")
         if importlib.util.find_spec("agentvlm.models.vlm") is None:
             raise ConfigError("the vlm baseline needs --vlm SPEC and a VLM backend, but agentvlm.models.vlm is not in this install")
+    if "novlm" in baselines and config.vlm is None:
+        raise ConfigError(
+            "the novlm baseline is the first graph with its VLM switched off, so it needs a VLM to switch off: "
+            "add --vlm SPEC (or vlm: in the config file), or drop --baseline novlm (the graph alone is that column)"
+        )
+
+
+def with_implied(baselines: list[str], config: Config) -> list[str]:
+    """``baselines`` with ``novlm`` right after ``vlm`` when a VLM is configured: the VLM alone
+    is read beside the graph without it, so ``--baseline vlm`` brings both columns."""
+    out = list(dict.fromkeys(baselines))
+    if "vlm" in out and "novlm" not in out and config.vlm is not None:
+        out.insert(out.index("vlm") + 1, "novlm")
+    return out
+
+
+def without_vlm(agent: Agent, *, cache: PerceptionCache | None = None) -> Agent:
+    """``agent``'s graph on its own LLM, tools and caches with the VLM switched off (nothing loads twice).
+
+    ``cache`` gives it a perception cache of its own, as each eval system has.
+    """
+    from agentvlm.agent import Agent
+    from agentvlm.config import Config
+
+    config = Config.build({**agent.config.model_dump(), "vlm": None}, source="novlm baseline")
+    return Agent(services=agent.services.with_config(config, cache=cache))
+
+
+def count_vlm_calls(steps: Sequence[Step]) -> int:
+    """The VLM's calls in a trace: model calls marked ``detail["vision"]`` (what ``Answer.vlm_calls`` counts)."""
+    return sum(1 for step in steps for call in step.calls if call.kind == "model" and call.detail.get("vision"))
 
 
 def answer_task(agent: Agent, task: Task) -> Outcome:
-    """Ask ``task`` of ``agent``; an ``AgentVLMError`` becomes the outcome's ``error``, not a crash."""
+    """Ask ``task`` of ``agent``; an ``AgentVLMError`` becomes the outcome's ``error``, not a crash.
+
+    A ``novlm`` task given an agent with a VLM runs on ``without_vlm(agent)`` (the executors
+    hand it the VLM-less agent they keep, so the graph compiles once).
+    """
+    from agentvlm.question import analyze
+
     item, choices = task.item, task.choices
+    kind = task.system.kind
+    if kind == "novlm" and agent.config.vlm is not None:
+        agent = without_vlm(agent)
+    form: str = analyze(item.question.strip(), choices).form  # rules only: no model runs
     start = time.perf_counter()
-    basis = ""  # only a graph's answer says what decided it
+    basis, vlm_calls = "", 0  # only a graph's answer says what decided it; the vlm baseline's is the VLM
     try:
-        if task.system.kind == "graph":
+        if kind in ("graph", "novlm"):
             answer = agent.ask(item.images, item.question, choices=choices or None)
             text, model_calls, tool_calls = answer.text, answer.model_calls, answer.tool_calls
-            basis = answer.basis
-        elif task.system.kind == "blind":
+            basis, form, vlm_calls = answer.basis, answer.form or form, count_vlm_calls(answer.steps)
+        elif kind == "blind":
             text, model_calls, tool_calls = _blind(agent, item.question, choices)
         else:
             text, model_calls, tool_calls = _vlm(agent, item, choices)
+            basis, vlm_calls = "vlm", 1
     except AgentVLMError as exc:
-        return Outcome(prediction="", seconds=round(time.perf_counter() - start, 4), error=f"{type(exc).__name__}: {exc}")
-    return Outcome(text, round(time.perf_counter() - start, 4), model_calls, tool_calls, basis=basis)
+        seconds = round(time.perf_counter() - start, 4)
+        return Outcome(prediction="", seconds=seconds, error=f"{type(exc).__name__}: {exc}", form=form, vlm_calls=int(kind == "vlm"))
+    return Outcome(text, round(time.perf_counter() - start, 4), model_calls, tool_calls, basis=basis, form=form, vlm_calls=vlm_calls)
 
 
 def _blind(agent: Agent, question: str, choices: list[str]) -> tuple[str, int, int]:
