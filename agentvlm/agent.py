@@ -288,8 +288,9 @@ class Agent:
             graph=self.spec.name,
             models=self.services.models(),
             seconds=round(seconds, 4),
-            form=final["analysis"].form if final.get("analysis") is not None else "",
+            form="parts" if final.get("part_answers") else final["analysis"].form if final.get("analysis") is not None else "",
             basis=final.get("basis", ""),
+            parts=sorted(final.get("part_answers") or [], key=lambda p: p.n),
         )
 
     async def aask(

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
-__all__ = ["BASIS_WORDS", "Answer", "Box", "Call", "Evidence", "EvidenceKind", "ImageRef", "Source", "Step"]
+__all__ = ["BASIS_WORDS", "Answer", "PartAnswer", "Box", "Call", "Evidence", "EvidenceKind", "ImageRef", "Source", "Step"]
 
 EvidenceKind = Literal["object", "text", "mask", "statement"]
 
@@ -180,6 +180,28 @@ BASIS_WORDS: dict[str, str] = {
 """What decided an answer, by ``Answer.basis``, in the words the chat and the trace show."""
 
 
+class PartAnswer(BaseModel):
+    """One part of a question with several ("How many people are here, and is anyone on a bicycle?").
+
+    Attributes:
+        n: Its place in the question, from 1.
+        question: The part as it was answered (an earlier answer put in where it refers to one).
+        text: Its answer, in its own form.
+        form: Its answer form (``agentvlm.question``).
+        basis: What decided it, as ``Answer.basis``.
+        evidence: Ids, in the whole answer's evidence, of what it rests on.
+        depends_on: The ``n`` of the earlier part whose answer it used, else ``None``.
+    """
+
+    n: int = Field(ge=1)
+    question: str
+    text: str
+    form: str = ""
+    basis: str = ""
+    evidence: list[str] = Field(default_factory=list)
+    depends_on: int | None = None
+
+
 class Answer(BaseModel):
     """What ``Agent.ask`` returns: the answer, what supports it, and how it was reached.
 
@@ -201,6 +223,7 @@ class Answer(BaseModel):
     seconds: float = 0.0
     form: str = ""
     basis: str = ""
+    parts: list[PartAnswer] = Field(default_factory=list)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -217,7 +217,7 @@ def _recorded(node_id: str, fn: NodeFn) -> Any:
             calls=rec.calls,
             note="; ".join(rec.notes) or None,
         )
-        return {**update, "steps": [step]}
+        return {**update, "steps": [*update.get("steps", []), step]}
 
     run.__name__ = node_id
     return run

@@ -344,6 +344,8 @@ def make_answer(services: Services) -> NodeFn:
     """
 
     def answer(state: GraphState, rec: Recorder) -> dict[str, Any]:
+        if state.get("part_answers"):
+            return {}  # composed from its parts' answers, each already in its own form
         analysis = understood(state)
         draft = state.get("draft", "").strip()
         basis = state.get("basis") or ("program" if state.get("program", {}).get("value") is not None and draft else "model")

@@ -52,6 +52,11 @@ class GraphState(TypedDict, total=False):
     steps: Annotated[list[Step], operator.add]
     # finished turns of the conversation before this one: {question, answer, images}
     history: list[dict[str, Any]]
+    # a question with several parts (agentvlm.parts)
+    parts: list[Any]  # agentvlm.question.parts.Part, in the order asked
+    chain: list[int]  # the parts one ``parts`` task answers, in order (its Send payload)
+    part_answers: Annotated[list[Any], operator.add]  # agentvlm.types.PartAnswer
+    whole: bool  # answer the question as one part (a part's own run)
     # the ProReason loop
     round: int
     decision: dict[str, str]

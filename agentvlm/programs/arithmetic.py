@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from agentvlm.programs.prices import PricedItem, non_value_spans, priced_items, text_rows
 from agentvlm.types import Evidence
 
-__all__ = ["ArithmeticResult", "PricedItem", "compute", "priced_items"]
+__all__ = ["ArithmeticResult", "PricedItem", "apply", "compute", "priced_items"]
 
 _SUFFIX_UNITS = {"€", "kr", "chf"}  # written after the number ("8.10 €"), as is "%"; others before
 
@@ -426,3 +426,35 @@ def _prices(q: str, items: list[PricedItem]) -> ArithmeticResult | None:
     if asks:
         return _total(asks, items)
     return _receipt_total(items) if _RECEIPT_Q.search(q) else None
+
+
+_VALUE = re.compile(r"(?P<pre>[$€£¥₹])?\s?(?P<num>-?\d+(?:[.,]\d+)?)\s?(?P<post>%|€|kr|chf)?", re.IGNORECASE)
+_WORD_NUMBERS = {"zero": 0, "none": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+
+
+def apply(earlier: str, op: str, operand: float) -> str | None:
+    """An earlier answer (a count, a price) combined with a number, the unit kept: ``apply("$3.20", "*", 2)`` is ``"$6.40"``.
+
+    The step of a question whose later part computes with an earlier part's answer ("how many
+    would there be if three more joined?"); ``None`` when the earlier answer holds no number
+    or the operation is not one of ``+ - * /``.
+    """
+    if op not in ("+", "-", "*", "/") or (op == "/" and operand == 0):
+        return None
+    m = _VALUE.search(earlier)
+    if m is None:
+        word = _WORD_NUMBERS.get(earlier.strip().lower())
+        if word is None:
+            return None
+        value, unit, places = Decimal(word), "", 0
+    else:
+        raw = m.group("num").replace(",", ".")
+        value, unit = Decimal(raw), m.group("pre") or (m.group("post") or "")
+        places = len(raw.split(".")[1]) if "." in raw else 0
+    number = Decimal(str(operand))
+    out = {"+": value + number, "-": value - number, "*": value * number, "/": value / number}[op]
+    if places == 0 and out == out.to_integral_value():
+        out = out.to_integral_value()
+    else:
+        out = out.quantize(Decimal(1).scaleb(-max(places, 2)), rounding=ROUND_HALF_UP)
+    return _money(out, unit) if unit else format(out, "f")
