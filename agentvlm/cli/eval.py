@@ -86,6 +86,8 @@ class _Progress:
         acc = "  ".join(f"{s} {100 * r / n:.1f}%" for s, (r, n) in self.hits.items())
         if not self.live:
             mark = "ok" if row["correct"] else "x "
+            if "part_scores" in row:  # a multi-part item: right only when every part is
+                mark += f" parts {sum(s == 1.0 for s in row['part_scores'])}/{len(row['part_scores'])}"
             print(f"[{done}/{total}] {mark} {row['dataset']}/{row['id']} {system} r{row['rotation']} "
                   f"pred={row['prediction'][:40]!r} gold={row['answer']!r} {row['seconds']:.2f}s | {acc}", flush=True)
             return

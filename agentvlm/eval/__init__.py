@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from agentvlm.eval.dataset import EvalItem, load_dataset, select
+from agentvlm.eval.dataset import EvalItem, EvalPart, load_dataset, select
 from agentvlm.eval.runner import EvalRun, run_eval
 from agentvlm.eval.scoring import Score, score_answer
 
-__all__ = ["EvalItem", "EvalRun", "Score", "load_dataset", "run_eval", "score_answer", "select"]
+__all__ = ["EvalItem", "EvalPart", "EvalRun", "Score", "load_dataset", "run_eval", "score_answer", "select"]

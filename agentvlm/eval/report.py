@@ -10,6 +10,9 @@ item in it is right. ``form_ok`` is the share of answers of the form the item as
 Each system's answers are also split by ``basis`` (what decided them: a program, the
 evidence, the VLM, the LLM's words or a guess), with the VLM's calls per question and, for
 the first graph beside ``novlm`` (itself without its VLM), the seconds the VLM adds.
+
+Where items have several parts, each system also gets ``multipart``: all parts right and per
+part, overall, by number of parts and by dependence (``agentvlm.eval.multipart``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from statistics import mean, median
 from typing import Any
 
 from agentvlm.eval.dataset import EvalItem
+from agentvlm.eval.multipart import multipart_stats, multipart_table
 from agentvlm.eval.scoring import chance
 from agentvlm.eval.systems import BASELINES
 
@@ -135,6 +139,8 @@ def summarize(
             per_category={c: _stats(v, mine, circular) for c, v in groups["categories"].items()},
             per_dataset={ds: _stats(v, mine, circular) for ds, v in groups["datasets"].items()},
         )
+        if (multi := multipart_stats(items, mine)) is not None:
+            stats["multipart"] = multi
         stats_of[name] = stats
     main = stats_of[order[0]]
     if "novlm" in by_system:  # the first graph without its VLM: the difference is what the VLM costs
@@ -147,6 +153,7 @@ def summarize(
         "per_category": {c: s["accuracy"] for c, s in main["per_category"].items()},
         "mean_seconds": main["mean_seconds"], "mean_model_calls": main["mean_model_calls"],
         "mean_tool_calls": main["mean_tool_calls"], "by_basis": main["by_basis"],
+        **({"multipart": main["multipart"]} if "multipart" in main else {}),
         "chance_by": {kind: {k: _chance(v) for k, v in g.items()} for kind, g in groups.items()},
         "n_by": {kind: {k: len(v) for k, v in g.items()} for kind, g in groups.items()},
         "systems": stats_of,
@@ -233,7 +240,8 @@ def _vlm_table(summary: dict[str, Any]) -> list[str]:
 
 def render_report(summary: dict[str, Any], *, plot: str | None = None) -> str:
     """``report.md``: accuracy (percent) per system for all items, each dataset and each category, then cost,
-    answers by basis (with ``plot``, the file name of their SVG chart beside the report) and the VLM's part."""
+    answers by basis (with ``plot``, the file name of their SVG chart beside the report), the VLM's part and,
+    where items have several parts, each system's multi-part figures."""
     systems = summary["systems"]
     names, baselines, main = list(systems), summary["baselines"], summary["graph"]
     models = ", ".join(f"{k} {v}" for k, v in summary["models"].items())
@@ -281,6 +289,7 @@ def render_report(summary: dict[str, Any], *, plot: str | None = None) -> str:
         if plot:
             lines += ["", f"![Coverage and accuracy by basis, per system]({plot})"]
     lines += _vlm_table(summary)
+    lines += multipart_table(summary)
     extra = [f"{n}: pair accuracy {_pct(s['pair_accuracy'])}% over {s['pairs']} pairs"
              for n, s in systems.items() if "pair_accuracy" in s]
     extra += [f"{n}: ANLS {s['anls']:.3f}" for n, s in systems.items() if "anls" in s]

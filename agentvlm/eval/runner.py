@@ -2,6 +2,9 @@
 
 ``predictions.jsonl`` gets one line per answered task, appended and flushed at once, so an
 interrupted run loses nothing; rerunning into the same folder skips every task it holds.
+A multi-part item's row also holds ``part_predictions`` (a graph's text per part, else
+empty), ``part_scores`` (1.0 or 0.0 per part), ``part_rule`` (``parts`` or ``segments``, see
+``agentvlm.eval.multipart``); its ``correct`` is every part right.
 ``summary.json``, ``report.md`` and its plot ``basis.svg`` (coverage and accuracy by basis, when
 any answer says what decided it) are rewritten at the end, also after an interruption.
 """
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentvlm.errors import ConfigError, InputError
 from agentvlm.eval.dataset import EvalItem, load_dataset, rotate, select
+from agentvlm.eval.multipart import score_parts
 from agentvlm.eval.plot import basis_svg
 from agentvlm.eval.report import render_report, summarize
 from agentvlm.eval.scoring import answer_has_form, score_answer
@@ -78,7 +82,7 @@ def _row(task: Task, outcome: Outcome) -> dict[str, Any]:
     item, system = task.item, task.system
     gold: str | list[str] = rotate(item, task.rotation)[1] if item.choices else item.answer
     verdict = score_answer(outcome.prediction, gold, item.answer_type, choices=task.choices)
-    return {
+    row: dict[str, Any] = {
         "id": item.id, "dataset": item.dataset, "category": item.category, "system": system.name,
         "baseline": None if system.kind == "graph" else system.name, "rotation": task.rotation,
         "prediction": outcome.prediction, "parsed": verdict.parsed, "answer": gold,
@@ -87,11 +91,17 @@ def _row(task: Task, outcome: Outcome) -> dict[str, Any]:
         "model_calls": outcome.model_calls, "tool_calls": outcome.tool_calls, "error": outcome.error,
         "basis": outcome.basis, "form": outcome.form, "vlm_calls": outcome.vlm_calls,
     }
+    if item.parts:  # every part scored on its own; the item is right only when all are
+        parts = score_parts(item, outcome.prediction, outcome.parts)
+        row.update(parsed=None, correct=parts.correct, score=float(parts.correct), form_ok=parts.form_ok,
+                   part_predictions=list(outcome.parts), part_scores=parts.part_scores, part_rule=parts.rule)
+    return row
 
 
 def _rescore(task: Task, row: dict[str, Any]) -> dict[str, Any]:
     outcome = Outcome(row["prediction"], row["seconds"], row["model_calls"], row["tool_calls"], row.get("error"),
-                      row.get("basis", ""), row.get("form", ""), row.get("vlm_calls", 0))
+                      row.get("basis", ""), row.get("form", ""), row.get("vlm_calls", 0),
+                      tuple(row.get("part_predictions") or ()))
     return _row(task, outcome)
 
 

@@ -11,7 +11,8 @@
 
 Every outcome carries the question's answer ``form`` (the graph's own analysis, else
 ``agentvlm.question.analyze``), its ``basis`` (what decided it; ``vlm`` for the vlm baseline)
-and its ``vlm_calls`` (the trace's model calls marked ``detail["vision"]``).
+and its ``vlm_calls`` (the trace's model calls marked ``detail["vision"]``). A graph's answer to a
+question of several parts also carries each part's text (``Answer.parts``), in order, as ``parts``.
 """
 
 from __future__ import annotations
@@ -94,6 +95,9 @@ class Task:
 
 @dataclass(frozen=True)
 class Outcome:
+    """One system's answer to one task. ``parts``: the text of each part, in order, where a graph's
+    answer has parts (``Answer.parts``); empty for one text (the baselines, graphs without parts)."""
+
     prediction: str
     seconds: float
     model_calls: int = 0
@@ -102,6 +106,7 @@ class Outcome:
     basis: str = ""
     form: str = ""
     vlm_calls: int = 0
+    parts: tuple[str, ...] = ()
 
 
 def check_baselines(baselines: list[str], config: Config) -> None:
@@ -162,11 +167,13 @@ def answer_task(agent: Agent, task: Task) -> Outcome:
     form: str = analyze(item.question.strip(), choices).form  # rules only: no model runs
     start = time.perf_counter()
     basis, vlm_calls = "", 0  # only a graph's answer says what decided it; the vlm baseline's is the VLM
+    parts: tuple[str, ...] = ()
     try:
         if kind in ("graph", "novlm"):
             answer = agent.ask(item.images, item.question, choices=choices or None)
             text, model_calls, tool_calls = answer.text, answer.model_calls, answer.tool_calls
             basis, form, vlm_calls = answer.basis, answer.form or form, count_vlm_calls(answer.steps)
+            parts = tuple(p.text for p in sorted(answer.parts, key=lambda p: p.n))
         elif kind == "blind":
             text, model_calls, tool_calls = _blind(agent, item.question, choices)
         else:
@@ -175,7 +182,8 @@ def answer_task(agent: Agent, task: Task) -> Outcome:
     except AgentVLMError as exc:
         seconds = round(time.perf_counter() - start, 4)
         return Outcome(prediction="", seconds=seconds, error=f"{type(exc).__name__}: {exc}", form=form, vlm_calls=int(kind == "vlm"))
-    return Outcome(text, round(time.perf_counter() - start, 4), model_calls, tool_calls, basis=basis, form=form, vlm_calls=vlm_calls)
+    return Outcome(text, round(time.perf_counter() - start, 4), model_calls, tool_calls, basis=basis, form=form,
+                   vlm_calls=vlm_calls, parts=parts)
 
 
 def _blind(agent: Agent, question: str, choices: list[str]) -> tuple[str, int, int]:
