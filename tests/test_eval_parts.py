@@ -288,3 +288,18 @@ def test_a_row_without_part_fields_is_read_as_one_text(finished: tuple[Path, Pat
     rows = {(r["id"], r["system"]): r for r in run.rows}
     assert rows[("mp-001", "prism")]["part_rule"] == "segments" and rows[("mp-001", "prism")]["correct"] is True
     assert run.summary["systems"]["prism"]["multipart"]["all_right"] == round(2 / 3, 4)
+
+
+def test_the_natural_multipart_set_loads_and_its_own_answers_score_right() -> None:
+    """Every item of ``examples/natural/multipart.jsonl`` loads, and its first answers, given per
+    part or as one "; "-joined text, are right and of each part's form."""
+    path = Path(__file__).resolve().parents[1] / "examples" / "natural" / "multipart.jsonl"
+    if not path.exists():
+        pytest.skip(f"{path} is not in this checkout")
+    items = load_dataset(path)
+    assert items and all(len(it.parts) in (2, 3) for it in items)
+    for it in items:
+        first = [p.answers[0] for p in it.parts]
+        per_part, joined = score_parts(it, "; ".join(first), first), score_parts(it, "; ".join(first))
+        assert per_part.correct and per_part.form_ok and joined.correct, it.id
+        assert it.dependent is None or it.dependent == any(p.depends_on is not None for p in it.parts), it.id
