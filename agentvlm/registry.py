@@ -14,7 +14,7 @@ runs arbitrary code, only names some installed package registered:
     qr = "my_pkg:QR_KIND"
 
 Each package's entries name its own code (``program`` -> ``agentvlm.programs.node``), so
-``graph/`` imports none of ``programs/``, ``zoom/``, ``look/`` or ``retrieval/``.
+``graph/`` imports none of ``programs/``, ``zoom/``, ``look/``, ``parts/`` or ``retrieval/``.
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ BUILTIN: dict[str, dict[str, str]] = {
         "describe": "agentvlm.look.nodes:make_describe",
         "ask_vlm": "agentvlm.look.nodes:make_ask_vlm",
         "look": "agentvlm.look.nodes:make_look",
+        "split": "agentvlm.parts.node:make_split",
+        "parts": "agentvlm.parts.node:make_parts",
+        "compose": "agentvlm.parts.node:make_compose",
         "dispatch": "agentvlm.graph.proreason:make_dispatch",
         "act": "agentvlm.graph.proreason:make_act",
         "referee": "agentvlm.graph.proreason:make_referee",
@@ -65,6 +68,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "fan_out_perception": "agentvlm.graph.nodes:fan_out_perception",
         "program_or_reason": "agentvlm.programs.node:program_or_reason",
         "by_next": "agentvlm.graph.proreason:by_next",
+        "by_parts": "agentvlm.parts.node:by_parts",
     },
     "tools": {
         "rapidocr": "agentvlm.tools.ocr_rapidocr:RapidOCRTool",
@@ -125,8 +129,9 @@ FLOW = Flow(
         "fan_out_perception": Route(sends=("perceive", "describe")),
         "program_or_reason": Route(returns=("answer", "verbalize")),
         "by_next": Route(keys=True),
+        "by_parts": Route(sends=("parts",), returns=("one",)),
     },
-    send_payload=frozenset({"perceive"}),
+    send_payload=frozenset({"perceive", "parts"}),
     needs_plan=frozenset({"perceive", "segment", "verbalize", "reason", "describe", "dispatch", "act", "referee", "zoom_reason"}),
     next_values={
         "dispatch": ("act", "finish"), "referee": ("dispatch", "finish"), "route": ("answer", "web_search", "zoom", "look", "reason"),

@@ -20,6 +20,9 @@ Why each measurement exists:
   ``answer.seconds`` minus that (graph scheduling, prompts, verbalizing, pydantic).
 * auto against prism: the default graph must cost no more than 20% over prism's
   one-model-call path (it often costs less: when code decides, no model is asked).
+* a two-part question ("How many people ..., and is there a car?"), warm, fresh cache:
+  both parts are decided by programs, so no model is asked, and the parts share one
+  detector run (the second waits for the first's and hits the cache).
 * peak RSS: the cold ask's maximum resident memory, from ``/usr/bin/time -v``
   (or ``getrusage(RUSAGE_CHILDREN)``), against a laptop-sized budget.
 
@@ -176,6 +179,14 @@ def main() -> int:
         add(f"warm ask, graph {graph}", graph_seconds[graph], "s", 1.5 if graph == "auto" else None)
         add(f"model calls per ask, graph {graph}", [float(a.model_calls) for a in answers], "calls")
     add("warm ask auto / prism", [med(graph_seconds["auto"]) / med(graph_seconds["prism"])], "x", 1.2)
+
+    # 3d. a question of two parts, both decided by programs (a count, an existence): no model call
+    two = (ROOT / "examples" / "images" / "street_scene_pedestrians.jpg", "How many people are in this picture, and is there a car?")
+    loaded.with_graph("auto", cache=PerceptionCache(None)).ask(*two)
+    answers = [loaded.with_graph("auto", cache=PerceptionCache(None)).ask(*two) for _ in range(n_warm)]
+    add("warm ask, two-part question", [a.seconds for a in answers], "s", 1.5)
+    add("model calls, two-part question", [float(a.model_calls) for a in answers], "calls", 0.5)
+    add("parts answered, two-part question", [float(len(a.parts)) for a in answers], "parts")
 
     # 4. where the time goes
     parts = [split(a) for a in fresh]

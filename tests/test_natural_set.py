@@ -42,8 +42,14 @@ def items() -> list[dict[str, Any]]:
     return parsed
 
 
+MOVED_TO_DEV = {"sign_stationery_box.jpg"}
+"""Test photos moved to dev because a rule was written after reading one of their failures (see the README)."""
+
+
 def split_of(image: str) -> str:
-    """The set's rule: the first hex digit of sha1(file name) even -> dev, odd -> test."""
+    """The set's rule: the first hex digit of sha1(file name) even -> dev, odd -> test; moved photos are dev."""
+    if Path(image).name in MOVED_TO_DEV:
+        return "dev"
     digit = hashlib.sha1(Path(image).name.encode("utf-8")).hexdigest()[0]
     return "dev" if int(digit, 16) % 2 == 0 else "test"
 

@@ -14,6 +14,9 @@ from agentvlm.question import Part, Split, arithmetic_of, resolve, split_questio
 
 # fmt: off
 WHOLE = [
+    "If I buy two coffees and a cake, what do I pay?",
+    "If the light turns red, should the car stop?",
+    "if we take the bus, which stop do we get off at",
     "Is there a black and white dog?",
     "Is the cat between the car and the bus?",
     "Are the salt and pepper on the table?",

@@ -234,6 +234,8 @@ def _trace(session: Any, io: _Out, rest: str) -> None:
         return
     decided = f", decided by {answer.decided_by}" if answer.decided_by else ""
     io.out(f"Q: {answer.question}\nA: {answer.text}   ({answer.seconds:.2f}s, graph {answer.graph}{decided})")
+    for part in answer.parts:
+        io.out(f"  part {part.n}: {part.question} -> {part.text} ({part.form}, decided by {part.basis or '?'})")
     for step in answer.steps:
         calls = ", ".join(f"{c.name}{' (cached)' if c.cached else ''} {c.seconds:.2f}s" for c in step.calls)
         io.out(f"  {step.node:<18} {step.seconds:7.2f}s  {calls}" + (f"  [{step.note}]" if step.note else ""))

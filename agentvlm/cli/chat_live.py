@@ -117,6 +117,8 @@ def answer_live(session: Any, console: Any, question: str) -> Any:
         return None
     files = session.finish(answer)
     console.print(f"\n[bold]Answer:[/] {answer.text}", highlight=False)
+    for part in answer.parts:
+        console.print(f"  {part.n}. {part.question} [bold]{part.text}[/] [dim](decided by {part.basis or '?'})[/]", highlight=False)
     cited = ", ".join(f"{e.id} {e.label or ''}{(' ' + repr(e.text)) if e.text else ''}".strip() for e in answer.evidence[:8])
     if cited:
         console.print(f"[dim]evidence: {cited}{' …' if len(answer.evidence) > 8 else ''}[/]", highlight=False)

@@ -206,30 +206,39 @@ class Services:
                 continue
             extra = [(e.id, e.box.xyxyn if e.box else None) for e in image_prompts or []]
             key = runner.cache_key(image, p, region, extra=extra or None)
-            hit = self.cache.get(key)
-            detail = {"image": image.short_hash, **({"role": role} if role else {})}
-            with rec.tool(runner.name, cached=hit is not None, **detail) as out:
-                try:
-                    result = hit if hit is not None else runner.run(image, p, region=region, prompts=image_prompts, cache=self.pixels)
-                except Exception as exc:  # a failing tool becomes a note; the answer uses the rest
-                    if isinstance(exc, MissingDependencyError):
-                        raise
-                    out["error"] = f"{type(exc).__name__}: {exc}"[:300]
-                    rec.note(f"{runner.name} failed on image {index + 1} ({out['error']}); answering without it")
-                    continue
-                out["found"] = len(result)
-                if params:
-                    out["params"] = params
-                if region is not None:
-                    out["region"] = [round(v, 3) for v in region.xyxyn]
-            if hit is None:
-                self.cache.put(key, result)
+            with self._shared.flight(key):  # parallel steps asking for the same run wait for one, then hit the cache
+                result = self._run_once(runner, key, image, index, p, region, image_prompts, rec, role, params)
+            if result is None:
+                continue
             if not ids:
                 found += [ev.model_copy(update={"image": index}) for ev in result]
                 continue
             prefix = tag + (prefix_of if index == 0 else f"i{index}.{prefix_of}")
             found += [ev.model_copy(update={"id": f"{prefix}{n}", "image": index}) for n, ev in enumerate(result)]
         return found
+
+    def _run_once(self, runner: Tool, key: str, image: ImageRef, index: int, p: Any, region: Box | None,
+                  prompts: list[Evidence] | None, rec: Recorder, role: str | None, params: dict[str, Any] | None) -> list[Evidence] | None:  # fmt: skip
+        """One tool run through the cache, recorded; ``None`` (noted) when the tool failed."""
+        hit = self.cache.get(key)
+        detail = {"image": image.short_hash, **({"role": role} if role else {})}
+        with rec.tool(runner.name, cached=hit is not None, **detail) as out:
+            try:
+                result = hit if hit is not None else runner.run(image, p, region=region, prompts=prompts, cache=self.pixels)
+            except Exception as exc:  # a failing tool becomes a note; the answer uses the rest
+                if isinstance(exc, MissingDependencyError):
+                    raise
+                out["error"] = f"{type(exc).__name__}: {exc}"[:300]
+                rec.note(f"{runner.name} failed on image {index + 1} ({out['error']}); answering without it")
+                return None
+            out["found"] = len(result)
+            if params:
+                out["params"] = params
+            if region is not None:
+                out["region"] = [round(v, 3) for v in region.xyxyn]
+        if hit is None:
+            self.cache.put(key, result)
+        return list(result)
 
     @overload
     def ask(self, prompt: str, output: type[T], *, rec: Recorder, role: str, max_tokens: int = ..., **variables: Any) -> T: ...
@@ -313,3 +322,19 @@ class _Shared:
         self.sized: dict[str, Tool | None] = {}
         self.owned: dict[str, Any] = {}
         self.pixels = PixelCache()
+        self._flights: dict[str, list[Any]] = {}  # cache key -> [lock, waiters]; emptied as runs finish
+
+    @contextmanager
+    def flight(self, key: str) -> Iterator[None]:
+        """Hold ``key`` while one run fills it, so a parallel step wanting the same run waits and hits the cache."""
+        with self.lock:
+            entry = self._flights.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self.lock:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self._flights.pop(key, None)

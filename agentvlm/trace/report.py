@@ -49,6 +49,7 @@ def answer_from_state(values: dict[str, Any], *, graph: str = "") -> Answer:
         graph=graph,
         seconds=round(sum(s.seconds for s in steps), 4),
         basis=str(values.get("basis") or ""),
+        parts=sorted(values.get("part_answers") or [], key=lambda p: p.n),
     )
 
 

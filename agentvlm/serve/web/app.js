@@ -67,8 +67,16 @@ async function showDetails(turn, extra) {
     row.className = `kind-${e.kind}`;
     [e.id, e.tool, e.label || e.kind, e.text || "", fmtBox(e.box), e.score == null ? "" : e.score.toFixed(2)].forEach((t) => cell(row, t));
   }
+  const parts = turn.querySelector(".parts");
+  for (const p of answer.parts || []) {
+    const li = document.createElement("li");
+    li.textContent = `${p.question} → ${p.text} (${p.basis || "no basis"})`;
+    parts.append(li);
+  }
+  parts.hidden = !(answer.parts || []).length;
+  const decided = answer.basis ? `, decided by ${answer.basis}` : "";
   turn.querySelector(".meta").textContent =
-    `${answer.graph}, ${answer.seconds.toFixed(2)} s, ${answer.model_calls} model calls, ${answer.tool_calls} tool calls`;
+    `${answer.graph}, ${answer.seconds.toFixed(2)} s, ${answer.model_calls} model calls (${answer.vlm_calls || 0} to the VLM), ${answer.tool_calls} tool calls${decided}`;
   turn.querySelector(".details").hidden = false;
   const r = await fetch(extra.annotated_images[0], { headers: headers() });
   if (r.ok) turn.querySelector(".annotated").src = URL.createObjectURL(await r.blob());
