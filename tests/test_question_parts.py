@@ -83,6 +83,8 @@ WHOLE = [
 ]
 # Whole as the rules read them; each entry: question, expected parts, {index: (depends_on, uses)}
 SPLIT = [
+    # a leading condition stays with its question; what follows it is a part of its own
+    ("If I take two pastries, what's the bill, and is a ten-pound note enough?", ["What's the bill if I take two pastries?", "Is a ten-pound note enough?"], {}),
     # two parts, independent
     ("How many people are in this picture, and is anyone on a bicycle?", ["How many people are in this picture?", "Is anyone on a bicycle?"], {}),
     ("Is there a cup on the table, and what time does the cafe open?", ["Is there a cup on the table?", "What time does the cafe open?"], {}),

@@ -453,7 +453,7 @@ def _boundaries(sentence: str) -> list[tuple[int, int]]:
         ):
             continue  # "..., do you think?": a tag, not a question of its own
         asked_left = _LEAD.sub("", left.strip())
-        if re.match(r"if\b", asked_left, re.IGNORECASE) and not _IF_SO.match(asked_left):
+        if re.match(r"if\b", asked_left, re.IGNORECASE) and not _IF_SO.match(asked_left) and "," not in asked_left:
             continue  # "If I bought two, how much would I pay?": the condition belongs to the question after it
         if _PREFIXES.match(asked_left) and not _PREFIXES.sub("", asked_left, count=1).strip(" ,:"):
             continue  # "Tell me, what ...": a request with nothing asked yet
