@@ -53,7 +53,7 @@ def test_yes_no_question(agent: Agent, bus_jpg: Path) -> None:
 def test_trace_records_every_step_with_its_calls(agent: Agent, zidane_jpg: Path) -> None:
     answer = agent.ask(zidane_jpg, "How many people are in this picture?")
     nodes = [s.node for s in answer.steps]
-    assert nodes[0] == "analyze" and nodes[-2:] == ["route", "answer"] and "perceive:detect" in nodes
+    assert nodes[:2] == ["split", "analyze"] and nodes[-2:] == ["route", "answer"] and "perceive:detect" in nodes
     assert (answer.basis, answer.model_calls) == ("program", 0)  # code counted: no model was asked
     reasoned = agent.ask(zidane_jpg, "Why are these men dressed like this?")
     nodes = [s.node for s in reasoned.steps]
@@ -141,7 +141,7 @@ def test_cli_json_has_answer_evidence_and_trace(zidane_jpg: Path) -> None:
     assert re.search(r"\b2\b", data["text"])
     ev = data["evidence"][0]
     assert {"tool", "box", "text", "score", "label"} <= set(ev)
-    assert [s["node"] for s in data["steps"]][0] == "analyze"
+    assert [s["node"] for s in data["steps"]][:2] == ["split", "analyze"]
     assert (data["graph"], data["form"], data["basis"], data["model_calls"]) == ("auto", "count", "program", 0)
 
 

@@ -206,12 +206,14 @@ MERMAID_PRISM = """\
 	verbalize --> reason;"""
 
 
-MERMAID_AUTO = """	__start__ --> analyze;
+MERMAID_AUTO = """	__start__ --> split;
 	analyze --> plan;
 	answer --> __end__;
 	cite --> answer;
+	compose --> answer;
 	look -. &nbsp;reason&nbsp; .-> verbalize;
 	look -.-> answer;
+	parts --> compose;
 	perceive --> segment;
 	plan -.-> perceive;
 	plan -.-> segment;
@@ -223,6 +225,8 @@ MERMAID_AUTO = """	__start__ --> analyze;
 	route -.-> web_search;
 	route -.-> zoom;
 	segment --> program;
+	split -. &nbsp;one&nbsp; .-> analyze;
+	split -.-> parts;
 	verbalize --> reason;
 	verbalize_sources --> cite;
 	web_search --> verbalize_sources;
