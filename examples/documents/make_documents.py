@@ -281,6 +281,11 @@ STORES = [
     ("VALLEY FOODS", "$", "Sales tax"), ("NORTHSIDE DELI", "$", "Tax"), ("SUNRISE MINIMART", "$", "Tax"),
     ("HIGH ST. GROCER", "£", "VAT"), ("ÉPICERIE FINE", "€", "TVA"),
 ]  # fmt: skip
+ADDRESSES = {
+    "$": ["455 Elm Ave", "1200 Main St", "87 Oak Blvd", "31 Harbor Rd"],
+    "£": ["12 High Street", "4 Market Place", "27 Station Road", "9 Church Lane"],
+    "€": ["8 Rue Victor Hugo", "Bahnhofstr. 3", "Via Roma 14", "Calle Mayor 22"],
+}
 DATE_STYLES = [
     "{d:02d}/{m:02d}/{y}",
     "{y}-{m:02d}-{d:02d}",
@@ -323,7 +328,7 @@ def receipt(n: int, rng: random.Random) -> Doc:
     dr.text(((w - text_w(dr, store, fb)) / 2, y0), store, font=fb, fill=INK[0])
     y0 += 44
     for s in [
-        rng.choice(["12 High Street", "455 Elm Ave", "8 Rue Victor Hugo", "Bahnhofstr. 3"]),
+        rng.choice(ADDRESSES[sym]),
         f"Date: {date}  {rng.randint(8, 20)}:{rng.randint(0, 59):02d}",
     ]:
         dr.text(((w - text_w(dr, s, f)) / 2, y0), s, font=f, fill=INK[0])
