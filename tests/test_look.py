@@ -203,18 +203,28 @@ def test_a_hanging_vlm_is_given_up_on_within_the_time_limit(vlm: ScriptedVLM) ->
     assert "no reply within 2 s" in _notes(answer)
 
 
-def test_without_logprobs_the_confidence_is_sampled_when_asked(fresh: ScriptedVLM, tmp_path: Path) -> None:
+def test_without_logprobs_the_confidence_is_sampled_in_the_same_round_once_known(fresh: ScriptedVLM, tmp_path: Path) -> None:
     fresh.logprobs = False
     fresh.script = lambda seen: Reply("Wood", p=0.9)
-    graph = tmp_path / "sampled.yaml"
-    spec = (REPO / "agentvlm" / "graphs" / "auto.yaml").read_text().replace("look: {type: look}", "look: {type: look, params: {samples: 3}}")
-    graph.write_text(spec.replace("name: auto", "name: auto-sampled"))
-    answer = Agent(Config(vlm=fresh.spec, graph=str(graph), cache=False)).ask(STREET, "What is the bench made of?")
-    assert (answer.text.lower(), answer.basis) == ("wood", "vlm")
-    assert answer.vlm_calls == 4  # the greedy reply and three samples
-    said = _look_statements(answer)[0]
+    agent = Agent(Config(vlm=fresh.spec, cache=False))
+    first = agent.ask(STREET, "What is the bench made of?")
+    assert (first.text.lower(), first.basis) == ("wood", "vlm")
+    assert first.vlm_calls == 3  # the reply, then (the server gave no logprobs) two samples
+    said = _look_statements(first)[0]
     assert said.attributes["method"] == "sampling" and said.score == 1.0
-    assert [s.body.get("temperature") for s in fresh.seen] == [0.0, 0.7, 0.7, 0.7]
+    assert sorted(s.body.get("temperature") for s in fresh.seen) == [0.0, 0.7, 0.7]
+    assert [s.logprobs for s in fresh.seen].count(True) == 1  # asked for once; known missing after
+
+    fresh.seen.clear()
+    second = agent.ask(STREET, "What is the bench made of?")
+    look = next(s for s in second.steps if s.node == "look")
+    assert len(look.calls) == 3 and second.vlm_calls == 3 and not any(s.logprobs for s in fresh.seen)
+
+    graph = tmp_path / "unsampled.yaml"
+    spec = (REPO / "agentvlm" / "graphs" / "auto.yaml").read_text().replace("look: {type: look}", "look: {type: look, params: {samples: 0}}")
+    graph.write_text(spec.replace("name: auto", "name: auto-unsampled"))
+    plain = Agent(Config(vlm=fresh.spec, graph=str(graph), cache=False)).ask(STREET, "What is the bench made of?")
+    assert plain.vlm_calls == 1 and "confidence unknown" in _notes(plain)
 
 
 # ---- every way out shows which input decided -----------------------------------------------------------

@@ -4,8 +4,9 @@ question's form.
 
 Confidence is the geometric mean of the reply's token probabilities where the backend
 gives them (a local model's logits, a server's ``logprobs``: vLLM, llama.cpp's server);
-otherwise, with ``samples``, the share of sampled replies that agree with the greedy one;
-otherwise unknown (``None``). A VLM that errors, times out or says nothing costs only its
+otherwise, with ``samples``, the share of sampled replies that agree with the greedy one,
+sent in the same batch once the server is known to give no logprobs (a second round for
+the first reply that tells); otherwise unknown (``None``). A VLM that errors, times out or says nothing costs only its
 own replies: they come back with ``error`` set and the caller answers from the tools.
 """
 
@@ -140,7 +141,11 @@ def ask_vlm(
     if vlm is None or not asks:
         return []
     limit = timeout if timeout is not None else services.config.vlm_timeout
-    completions, error = _within(limit, lambda: vlm.describe_batch(_requests(asks, images, services)))
+    # A backend known to give no logprobs gets its samples in the same batch: still one round.
+    together = samples if samples > 0 and getattr(vlm, "gives_logprobs", None) is False else 0
+    requests = _requests(asks, images, services)
+    sampled = [r.model_copy(update={"temperature": 0.7, "seed": s + 1}) for r in requests for s in range(together)]
+    completions, error = _within(limit, lambda: vlm.describe_batch([*requests, *sampled]))
     if error is not None:
         rec.note(f"the VLM failed ({error}); answering from the tools")
         for a in asks:
@@ -148,30 +153,40 @@ def ask_vlm(
                        views=[v.about for v in a.views], **a.detail)  # fmt: skip
         return [Reply(ask=a, error=error) for a in asks]
     replies: list[Reply] = []
-    for a, completion in zip(asks, completions, strict=True):
+    for n, (a, completion) in enumerate(zip(asks, completions[: len(asks)], strict=True)):
         text = first_sentence(completion.text)
         conf = confidence(completion)
         rec.vision(vlm.spec, completion, role=role, views=[v.about for v in a.views], **a.detail,
                    **({"confidence": round(conf, 4)} if conf is not None else {}))  # fmt: skip
-        replies.append(Reply(ask=a, text=text, confidence=conf, method="logprobs" if conf is not None else None,
-                             error=None if text else "an empty reply"))  # fmt: skip
-    if samples > 0:
+        reply = Reply(ask=a, text=text, confidence=conf, method="logprobs" if conf is not None else None, error=None if text else "an empty reply")
+        if together and text and conf is None:
+            mine = completions[len(asks) + n * together : len(asks) + (n + 1) * together]
+            reply = _agreement(vlm.spec, rec, reply, mine, role, question)
+        replies.append(reply)
+    if samples > 0 and not together:
         replies = [_sampled(services, rec, images, r, samples, limit, role, question) if r.text and r.confidence is None else r for r in replies]
     return replies
 
 
 def _sampled(services: Services, rec: Recorder, images: Sequence[ImageRef], reply: Reply, samples: int, limit: float,
              role: str, question: Question | None) -> Reply:  # fmt: skip
-    """``reply`` with its confidence from ``samples`` sampled replies (temperature 0.7)."""
+    """``reply`` with its confidence from ``samples`` sampled replies (temperature 0.7), asked as a second round."""
     vlm = services.vlm
     requests = [r.model_copy(update={"temperature": 0.7, "seed": s + 1}) for s in range(samples) for r in _requests([reply.ask], images, services)]
     completions, error = _within(limit, lambda: vlm.describe_batch(requests))
     if error is not None:
         rec.note(f"sampling the VLM for a confidence failed ({error})")
         return reply
-    same = 0
-    key = (lambda t: in_form(question, t) or t.lower()) if question is not None else (lambda t: t.lower())
+    return _agreement(vlm.spec, rec, reply, completions, role, question)
+
+
+def _agreement(spec: str, rec: Recorder, reply: Reply, completions: Sequence[Completion], role: str, question: Question | None) -> Reply:
+    """``reply`` with the share of ``completions`` (sampled replies) that agree with it, in ``question``'s form, as its confidence."""
+
+    def key(text: str) -> str:
+        return (in_form(question, text) if question is not None else None) or text.lower()
+
     for c in completions:
-        rec.vision(vlm.spec, c, role=f"{role} sample")
-        same += key(first_sentence(c.text)) == key(reply.text)
-    return reply.model_copy(update={"confidence": same / samples, "method": "sampling"})
+        rec.vision(spec, c, role=f"{role} sample")
+    same = sum(key(first_sentence(c.text)) == key(reply.text) for c in completions)
+    return reply.model_copy(update={"confidence": same / len(completions), "method": "sampling"}) if completions else reply

@@ -74,7 +74,7 @@ def _tools_answer(state: GraphState, q: Question) -> tuple[str | None, str | Non
     return None, None
 
 
-def make_look(services: Services, *, context: bool = True, samples: int = 0, timeout: float | None = None,
+def make_look(services: Services, *, context: bool = True, samples: int = 2, timeout: float | None = None,
               max_tokens: int = 32, sure: float = SURE) -> Any:  # fmt: skip
     """Node type ``look``: ask the VLM the question once, in its answer form, about the region that matters, and
     let the tools check it (``look.policy``).
@@ -85,7 +85,8 @@ def make_look(services: Services, *, context: bool = True, samples: int = 0, tim
 
     Args:
         context: Show the whole image beside a crop, in the same request.
-        samples: Sampled replies that stand in for a confidence when the backend gives no logprobs (0: none).
+        samples: Sampled replies that stand in for a confidence when the backend gives no logprobs
+            (0: none, the confidence stays unknown); sent with the reply once the backend is known to lack them.
         timeout: Seconds to wait for the VLM (default: the config's ``vlm_timeout``).
         sure: The VLM confidence from which its answer outweighs a tools' guess.
     """

@@ -97,7 +97,7 @@ class OpenAIModel:
         self.yes_samples = yes_samples
         self._schema_mode = 0  # index into _SCHEMA_MODES; advances when the server rejects a format
         self._schema_lock = threading.Lock()
-        self._logprobs: bool | None = None  # learnt on the first yes_probability
+        self._logprobs: bool | None = None  # learnt from the first reply that was asked for logprobs
 
     # ---- ChatModel -------------------------------------------------------------------------
 
@@ -143,9 +143,18 @@ class OpenAIModel:
 
     def _describe(self, request: DescribeRequest) -> Completion:
         body = self._body([self._vision_message(request.images, request.prompt)], request.max_tokens, request.temperature, request.seed)
-        if request.logprobs and self._logprobs is not False:
+        asked = request.logprobs and self._logprobs is not False
+        if asked:
             body.update(logprobs=True, top_logprobs=1)
-        return self._chat(body, None)
+        out = self._chat(body, None)
+        if asked and out.text:
+            self._logprobs = bool(out.detail.get("token_logprobs"))
+        return out
+
+    @property
+    def gives_logprobs(self) -> bool | None:
+        """Whether the server returns logprobs (``None`` until a reply has said)."""
+        return self._logprobs
 
     def yes_probability(self, images: Sequence[ImageLike], question: str) -> YesProbability:
         """P("Yes") from the first token's ``top_logprobs``; sampled answers where the server gives none."""
