@@ -9,6 +9,7 @@ the perception cache lets them share one detector and OCR run.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -84,12 +85,11 @@ def by_parts(state: GraphState) -> list[Send] | str:
     return [Send("parts", {**state, "chain": chain}) for chain in chains(parts)]
 
 
-def _inner(services: Services, graph: str) -> Any:
-    """The single-question graph a part runs through, compiled once per ``Services``."""
+def _compiled(services: Services, graph: str) -> Any:
     from agentvlm.graph.build import compile_graph
     from agentvlm.graph.spec import load_graph_spec
 
-    return services.owned(f"parts-graph:{graph}", lambda: compile_graph(*load_graph_spec(graph), services))
+    return compile_graph(*load_graph_spec(graph), services)
 
 
 def make_parts(services: Services, *, graph: str = "auto") -> Any:
@@ -99,6 +99,15 @@ def make_parts(services: Services, *, graph: str = "auto") -> Any:
     basis); a part that uses an earlier answer gets it as a value: put into its words, or
     computed with in code.
     """
+
+    inner: list[Any] = []  # the single-question graph, compiled on first use on this graph's services (its cache)
+    lock = threading.Lock()
+
+    def single() -> Any:
+        with lock:
+            if not inner:
+                inner.append(_compiled(services, graph))
+            return inner[0]
 
     def run_parts(state: GraphState, rec: Recorder) -> dict[str, Any]:
         parts: list[Part] = state["parts"]
@@ -117,7 +126,7 @@ def make_parts(services: Services, *, graph: str = "auto") -> Any:
                 done[i] = computed
                 continue
             text = resolve(part, earlier.text) if earlier is not None else part.text
-            final = _inner(services, graph).invoke({
+            final = single().invoke({
                 "started": state.get("started"), "question": text, "choices": [], "images": state["images"],
                 "evidence": [], "steps": [], "history": state.get("history", []), "whole": True,
             })  # fmt: skip
