@@ -27,7 +27,7 @@ def _rows(out: Path) -> list[dict]:  # type: ignore[type-arg]
 def test_every_natural_test_answer_has_its_form(tmp_path: Path) -> None:
     run = run_eval([NATURAL], Config(), out=tmp_path / "natural", graphs=["auto"], split="test")
     rows = _rows(tmp_path / "natural")
-    assert len(rows) == run.ran >= 140
+    assert len(rows) == run.ran >= 130  # 133 since sign_stationery_box.jpg moved to dev (examples/natural/README.md)
     wrong = [(r["id"], r["category"], r["prediction"]) for r in rows if not r["form_ok"]]
     # Measured on the test part: 4 of 142 answers lack their form (nat-185 is read as a reading question and
     # answers the text read, not a number; nat-208 and nat-273 answer a place question with a position; nat-237
