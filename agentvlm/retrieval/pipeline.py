@@ -219,7 +219,7 @@ def retrieve(
     query = " ".join([question, *ocr[:6], *labels[:6]])
     embedder = None
     if opts.embed and chunks:
-        embedder, why = load_embedder()
+        embedder, why = services.owned("retrieval.embedder", load_embedder)
         if why:
             rec.note(why)
     ranked = rank(query, chunks, k=opts.k, embedder=embedder)

