@@ -254,3 +254,12 @@ SIDES = {"options": ["left", "right"]}
 )
 def test_answer_has_form(prediction: str, item: EvalItem, ok: bool) -> None:
     assert answer_has_form(prediction, item) is ok
+
+
+@pytest.mark.parametrize(
+    ("prediction", "answer", "right"),
+    [("3", "-3", False), ("x = -3", "-3", True), ("\u22123", "-3", True), ("-3", "3", False), ("The answer is -2.5", "-2.5", True),
+     ("7AM-3PM", "7am 3pm", True), ("well-known", "well known", True)],
+)
+def test_a_minus_sign_before_a_number_counts(prediction: str, answer: str, right: bool) -> None:
+    assert score_answer(prediction, answer, "short_answer").correct is right

@@ -57,8 +57,10 @@ class Score(BaseModel):
 
 
 def normalize(text: str) -> str:
-    """Lower case, no punctuation or articles, number words as digits, single spaces."""
-    text = re.sub(r"[^\w\s.]", " ", text.lower())
+    """Lower case, no punctuation or articles, number words as digits, single spaces; a minus sign
+    before a number is kept ("x = -3" is not "3"), a hyphen inside a word is a space."""
+    text = re.sub(r"[^\w\s.\-]", " ", text.lower().replace("\u2212", "-"))
+    text = re.sub(r"(?<=\w)-|-(?!\d)", " ", text)
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)
     text = _ARTICLES.sub(" ", text)
     return " ".join(str(_NUMBER_WORDS.get(w, w)) for w in text.split())
