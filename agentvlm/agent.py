@@ -18,12 +18,13 @@ from agentvlm.config import Config
 from agentvlm.errors import ConfigError, InputError
 from agentvlm.evidence.cache import PerceptionCache
 from agentvlm.graph import Services, compile_graph, load_graph_spec
+from agentvlm.graph.state import answer_of
 from agentvlm.images import open_image
 from agentvlm.models import ChatModel
 from agentvlm.sessions import next_turn, turn_thread
 from agentvlm.stopping import STOP, RunStopped
 from agentvlm.tools import Tool, ToolKind
-from agentvlm.types import Answer, Evidence, ImageRef, Step
+from agentvlm.types import Answer, ImageRef, Step
 
 __all__ = ["Agent", "Event"]
 
@@ -276,22 +277,7 @@ class Agent:
             yield Event(kind="answer", answer=self._answer(final, time.perf_counter() - start))
 
     def _answer(self, final: dict[str, Any], seconds: float) -> Answer:
-        evidence: list[Evidence] = final.get("evidence", [])
-        used = set(final.get("used", []))
-        return Answer(
-            question=final["question"],
-            text=final.get("answer", ""),
-            images=final["images"],
-            evidence=[e for e in evidence if e.id in used] if used else evidence,
-            steps=final.get("steps", []),
-            sources=final.get("sources", []),
-            graph=self.spec.name,
-            models=self.services.models(),
-            seconds=round(seconds, 4),
-            form="parts" if final.get("part_answers") else final["analysis"].form if final.get("analysis") is not None else "",
-            basis=final.get("basis", ""),
-            parts=sorted(final.get("part_answers") or [], key=lambda p: p.n),
-        )
+        return answer_of(final, graph=self.spec.name, models=self.services.models(), seconds=seconds)
 
     async def aask(
         self,

@@ -7,11 +7,12 @@ Coordinates follow one convention everywhere: a box is ``xyxyn``, corners
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
-__all__ = ["BASIS_WORDS", "Answer", "PartAnswer", "Box", "Call", "Evidence", "EvidenceKind", "ImageRef", "Source", "Step"]
+__all__ = ["BASIS_WORDS", "Answer", "Box", "Call", "Evidence", "EvidenceKind", "ImageRef", "PartAnswer", "Source", "Step"]
 
 EvidenceKind = Literal["object", "text", "mask", "statement"]
 
@@ -97,6 +98,11 @@ class Box(BaseModel):
         w = min(self.x2, other.x2) - max(self.x1, other.x1)
         h = min(self.y2, other.y2) - max(self.y1, other.y1)
         return max(w, 0.0) * max(h, 0.0)
+
+    @classmethod
+    def enclosing(cls, boxes: Sequence[Box]) -> Box:
+        """The smallest box around all of ``boxes`` (at least one)."""
+        return cls(x1=min(b.x1 for b in boxes), y1=min(b.y1 for b in boxes), x2=max(b.x2 for b in boxes), y2=max(b.y2 for b in boxes))
 
 
 class Evidence(BaseModel):

@@ -21,9 +21,9 @@ from agentvlm.config import Config
 from agentvlm.eval.plot import basis_svg
 from agentvlm.eval.report import render_report
 from agentvlm.eval.runner import read_predictions
-from agentvlm.eval.systems import count_vlm_calls, make_systems, with_implied, without_vlm
+from agentvlm.eval.systems import make_systems, with_implied, without_vlm
 from agentvlm.question import analyze
-from agentvlm.types import Call, Step
+from agentvlm.types import Answer, Call, Step
 from tests.scripted_vlm import ScriptedVLM, Seen
 
 VLM = "openai:m@http://127.0.0.1:9/v1"  # never asked: these tests build no model
@@ -158,6 +158,10 @@ def test_without_vlm_shares_the_models_and_switches_off_only_the_vlm() -> None:
     assert plain.spec.name == agent.spec.name == "auto"
 
 
+def _answer(steps: list[Step]) -> Answer:
+    return Answer(question="q", text="a", images=[], steps=steps)
+
+
 def test_vlm_calls_are_the_model_calls_marked_vision() -> None:
     steps = [
         Step(node="look", seconds=0.2, calls=[Call(kind="model", name="vlm", seconds=0.1, detail={"vision": True}),
@@ -165,7 +169,7 @@ def test_vlm_calls_are_the_model_calls_marked_vision() -> None:
         Step(node="reason", seconds=1.0, calls=[Call(kind="model", name="llm", seconds=1.0)]),
         Step(node="perceive", seconds=0.1, calls=[Call(kind="tool", name="detector", seconds=0.1, detail={"vision": True})]),
     ]
-    assert count_vlm_calls(steps) == 2 and count_vlm_calls([]) == 0
+    assert _answer(steps).vlm_calls == 2 and _answer([]).vlm_calls == 0
 
 
 def _row(system: str, item: str, *, basis: str, correct: bool, seconds: float, vlm_calls: int) -> dict[str, object]:

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel
 
 from agentvlm.eval.dataset import EvalItem
 from agentvlm.eval.scoring import answer_has_form, score_answer
 
-__all__ = ["PartsScore", "multipart_stats", "multipart_table", "score_parts", "segments"]
+__all__ = ["PartsScore", "score_parts", "segments"]
 
 _SEGMENT = re.compile(r"[;\n]")
 
@@ -86,61 +86,3 @@ def score_parts(item: EvalItem, prediction: str, parts: Sequence[str] = ()) -> P
 def _right(text: str, index: int, item: EvalItem) -> bool:
     part = item.parts[index]
     return score_answer(text, part.answer, part.answer_type).correct
-
-
-def _mean(values: Sequence[float]) -> float | None:
-    return round(sum(values) / len(values), 4) if values else None
-
-
-def _figures(scored: Sequence[list[float]]) -> dict[str, Any]:
-    pooled = [s for item in scored for s in item]
-    return {"n": len(scored), "all_right": _mean([float(all(s == 1.0 for s in item)) for item in scored]),
-            "per_part": _mean(pooled), "parts": len(pooled)}
-
-
-def multipart_stats(items: Sequence[EvalItem], rows: dict[tuple[str, int], dict[str, Any]]) -> dict[str, Any] | None:
-    """One system's figures on the multi-part items it answered, ``None`` where the items have none.
-
-    ``all_right``: the share of items with every part right; ``per_part``: the share of all
-    their parts right; ``n``: items answered; ``parts``: their parts. The same under
-    ``by_parts`` ("2", "3"...) and ``by_dependence`` (``dependent``, ``independent``).
-    """
-    multi = [it for it in items if it.parts]
-    if not multi:
-        return None
-    scored = {it.key: rows[(it.key, 0)].get("part_scores") for it in multi if (it.key, 0) in rows}
-    answered = [(it, s) for it in multi if isinstance(s := scored.get(it.key), list)]
-    by_parts: dict[str, list[list[float]]] = {}
-    by_dependence: dict[str, list[list[float]]] = {}
-    for it, s in sorted(answered, key=lambda pair: len(pair[0].parts)):
-        by_parts.setdefault(str(len(it.parts)), []).append(s)
-    for it, s in answered:
-        by_dependence.setdefault("dependent" if it.depends else "independent", []).append(s)
-    return {
-        **_figures([s for _, s in answered]), "items": len(multi),
-        "by_parts": {k: _figures(v) for k, v in by_parts.items()},
-        "by_dependence": {k: _figures(by_dependence[k]) for k in ("dependent", "independent") if k in by_dependence},
-    }
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}"
-
-
-def multipart_table(summary: dict[str, Any]) -> list[str]:
-    """The report's section on multi-part items: per system, all of them, by number of parts and by dependence."""
-    systems = {name: s["multipart"] for name, s in summary["systems"].items() if s.get("multipart")}
-    if not systems:
-        return []
-    lines = [
-        "", "## Multi-part questions", "",
-        ("An item counts as right only when every part is right (all parts right); per part: the share of all "
-         "their parts right. A graph's answer with one text per part is scored part by part; a single text "
-         "(baselines, graphs without parts) is cut on \";\" and newlines, and a part is right if any segment is "
-         "right for it, or the whole text when it has fewer segments than parts: generous to single texts."), "",
-        "| system | items | n | all parts right % | per part % |", "|---|---|---|---|---|",
-    ]
-    for name, m in systems.items():
-        groups = [("all", m), *((f"{k} parts", v) for k, v in m["by_parts"].items()), *m["by_dependence"].items()]
-        lines += [f"| {name} | {label} | {g['n']} | {_pct(g['all_right'])} | {_pct(g['per_part'])} |" for label, g in groups]
-    return lines

@@ -11,7 +11,7 @@
 
 Every outcome carries the question's answer ``form`` (the graph's own analysis, else
 ``agentvlm.question.analyze``), its ``basis`` (what decided it; ``vlm`` for the vlm baseline)
-and its ``vlm_calls`` (the trace's model calls marked ``detail["vision"]``). A graph's answer to a
+and its ``vlm_calls`` (``Answer.vlm_calls``). A graph's answer to a
 question of several parts also carries each part's text (``Answer.parts``), in order, as ``parts``.
 """
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib.util
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -30,10 +29,9 @@ if TYPE_CHECKING:
     from agentvlm.agent import Agent
     from agentvlm.config import Config
     from agentvlm.evidence.cache import PerceptionCache
-    from agentvlm.types import Step
 
 __all__ = [
-    "BASELINES", "Outcome", "System", "SystemKind", "Task", "answer_task", "check_baselines", "count_vlm_calls",
+    "BASELINES", "Outcome", "System", "SystemKind", "Task", "answer_task", "check_baselines",
     "make_systems", "with_implied", "without_vlm",
 ]
 
@@ -147,11 +145,6 @@ def without_vlm(agent: Agent, *, cache: PerceptionCache | None = None) -> Agent:
     return Agent(services=agent.services.with_config(config, cache=cache))
 
 
-def count_vlm_calls(steps: Sequence[Step]) -> int:
-    """The VLM's calls in a trace: model calls marked ``detail["vision"]`` (what ``Answer.vlm_calls`` counts)."""
-    return sum(1 for step in steps for call in step.calls if call.kind == "model" and call.detail.get("vision"))
-
-
 def answer_task(agent: Agent, task: Task) -> Outcome:
     """Ask ``task`` of ``agent``; an ``AgentVLMError`` becomes the outcome's ``error``, not a crash.
 
@@ -172,7 +165,7 @@ def answer_task(agent: Agent, task: Task) -> Outcome:
         if kind in ("graph", "novlm"):
             answer = agent.ask(item.images, item.question, choices=choices or None)
             text, model_calls, tool_calls = answer.text, answer.model_calls, answer.tool_calls
-            basis, form, vlm_calls = answer.basis, answer.form or form, count_vlm_calls(answer.steps)
+            basis, form, vlm_calls = answer.basis, answer.form or form, answer.vlm_calls
             parts = tuple(p.text for p in sorted(answer.parts, key=lambda p: p.n))
         elif kind == "blind":
             text, model_calls, tool_calls = _blind(agent, item.question, choices)

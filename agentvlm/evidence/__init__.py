@@ -8,7 +8,12 @@ code; ``verbalize`` renders all of it within a token budget for a small LLM.
 from __future__ import annotations
 
 from agentvlm.evidence.cache import JsonCache, PerceptionCache
-from agentvlm.evidence.candidates import ATTRIBUTE_WORDS, NOT_FOUND, answer_candidates, measured_answers
+from agentvlm.evidence.candidates import (
+    ATTRIBUTE_WORDS,
+    NOT_FOUND,
+    answer_candidates,
+    measured_answers,
+)
 from agentvlm.evidence.facts import (
     Fact,
     compute_facts,

@@ -265,14 +265,14 @@ def text_blocks(lines: list[Evidence]) -> list[tuple[str, list[list[Evidence]]]]
         else:
             rows.append([ev])
     rows = [sorted(r, key=lambda ev: (_box(ev).x1, ev.id)) for r in rows]
-    boxes = [_union([_box(ev) for ev in r]) for r in rows]
+    boxes = [Box.enclosing([_box(ev) for ev in r]) for r in rows]
     blocks: list[list[int]] = []
     for i, b in enumerate(boxes):
         if blocks and _same_block(boxes[blocks[-1][-1]], b):
             blocks[-1].append(i)
         else:
             blocks.append([i])
-    out = [(position_words(_union([boxes[i] for i in blk])), [rows[i] for i in blk]) for blk in blocks]
+    out = [(position_words(Box.enclosing([boxes[i] for i in blk])), [rows[i] for i in blk]) for blk in blocks]
     return out + [("", [[ev]]) for ev in lines if ev.box is None]
 
 
@@ -309,11 +309,6 @@ def _render(lines: list[_Line], images: list[int], multi: bool, omitted: int, *,
 
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def _union(boxes: list[Box]) -> Box:
-    x1, y1, x2, y2 = zip(*(b.xyxyn for b in boxes))
-    return Box(x1=min(x1), y1=min(y1), x2=max(x2), y2=max(y2))
 
 
 def _same_row(a: Box, b: Box) -> bool:

@@ -9,9 +9,9 @@ from pydantic import BaseModel, Field, field_validator
 
 from agentvlm.question import Question
 from agentvlm.tools.base import ToolKind
-from agentvlm.types import Evidence, ImageRef, Source, Step
+from agentvlm.types import Answer, Evidence, ImageRef, Source, Step
 
-__all__ = ["GraphState", "Plan"]
+__all__ = ["GraphState", "Plan", "answer_of"]
 
 
 class Plan(BaseModel):
@@ -62,3 +62,30 @@ class GraphState(TypedDict, total=False):
     decision: dict[str, str]
     actions: Annotated[list[str], operator.add]
     next: str
+
+
+def answer_of(values: dict[str, Any], *, graph: str = "", models: dict[str, str] | None = None, seconds: float | None = None) -> Answer:
+    """The ``Answer`` a finished run's state holds: ``Agent.ask``'s, and a checkpointed turn's in a report.
+
+    Its evidence is what the answer cited (``used``), else all of it; its parts are in the
+    order asked; ``seconds`` defaults to the steps' own time.
+    """
+    evidence = list(values.get("evidence", []))
+    used = set(values.get("used", []))
+    steps = list(values.get("steps", []))
+    parts = sorted(values.get("part_answers") or [], key=lambda p: p.n)
+    analysis = values.get("analysis")
+    return Answer(
+        question=str(values.get("question", "")),
+        text=str(values.get("answer", "")),
+        images=list(values.get("images", [])),
+        evidence=[e for e in evidence if e.id in used] if used else evidence,
+        steps=steps,
+        sources=list(values.get("sources", [])),
+        graph=graph,
+        models=dict(models or {}),
+        seconds=round(seconds if seconds is not None else sum(s.seconds for s in steps), 4),
+        form="parts" if parts else analysis.form if analysis is not None else "",
+        basis=str(values.get("basis") or ""),
+        parts=parts,
+    )

@@ -6,8 +6,9 @@ Confidence is the geometric mean of the reply's token probabilities where the ba
 gives them (a local model's logits, a server's ``logprobs``: vLLM, llama.cpp's server);
 otherwise, with ``samples``, the share of sampled replies that agree with the greedy one,
 sent in the same batch once the server is known to give no logprobs (a second round for
-the first reply that tells); otherwise unknown (``None``). A VLM that errors, times out or says nothing costs only its
-own replies: they come back with ``error`` set and the caller answers from the tools.
+the first reply that tells); otherwise unknown (``None``). A VLM that errors, times out or
+says nothing costs only its own replies: they come back with ``error`` set and the caller
+answers from the tools.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from agentvlm.types import ImageRef
 
 __all__ = ["Ask", "Reply", "ask_vlm", "confidence", "focused_prompt", "in_form"]
 
-DEFAULT_TIMEOUT = 60.0
+SAMPLE_TEMPERATURE = 0.7
 
 
 class Ask(BaseModel):
@@ -86,11 +87,16 @@ def in_form(question: Question, text: str) -> str | None:
     return out.text if out.fits else None
 
 
-def _requests(asks: Sequence[Ask], images: Sequence[ImageRef], services: Services, **sampling: Any) -> list[DescribeRequest]:
+def _requests(asks: Sequence[Ask], images: Sequence[ImageRef], services: Services) -> list[DescribeRequest]:
     return [
-        DescribeRequest(images=[pixels_of(v, images, services.pixels) for v in a.views], prompt=a.prompt, max_tokens=a.max_tokens, logprobs=True, **sampling)
+        DescribeRequest(images=[pixels_of(v, images, services.pixels) for v in a.views], prompt=a.prompt, max_tokens=a.max_tokens, logprobs=True)
         for a in asks
     ]
+
+
+def _samples(requests: Sequence[DescribeRequest], n: int) -> list[DescribeRequest]:
+    """``n`` sampled copies of each request, in request order (each one's copies together)."""
+    return [r.model_copy(update={"temperature": SAMPLE_TEMPERATURE, "seed": s + 1}) for r in requests for s in range(n)]
 
 
 def _within(seconds: float, job: Any) -> tuple[Any, str | None]:
@@ -144,8 +150,7 @@ def ask_vlm(
     # A backend known to give no logprobs gets its samples in the same batch: still one round.
     together = samples if samples > 0 and getattr(vlm, "gives_logprobs", None) is False else 0
     requests = _requests(asks, images, services)
-    sampled = [r.model_copy(update={"temperature": 0.7, "seed": s + 1}) for r in requests for s in range(together)]
-    completions, error = _within(limit, lambda: vlm.describe_batch([*requests, *sampled]))
+    completions, error = _within(limit, lambda: vlm.describe_batch([*requests, *_samples(requests, together)]))
     if error is not None:
         rec.note(f"the VLM failed ({error}); answering from the tools")
         for a in asks:
@@ -170,9 +175,9 @@ def ask_vlm(
 
 def _sampled(services: Services, rec: Recorder, images: Sequence[ImageRef], reply: Reply, samples: int, limit: float,
              role: str, question: Question | None) -> Reply:  # fmt: skip
-    """``reply`` with its confidence from ``samples`` sampled replies (temperature 0.7), asked as a second round."""
+    """``reply`` with its confidence from ``samples`` sampled replies, asked as a second round."""
     vlm = services.vlm
-    requests = [r.model_copy(update={"temperature": 0.7, "seed": s + 1}) for s in range(samples) for r in _requests([reply.ask], images, services)]
+    requests = _samples(_requests([reply.ask], images, services), samples)
     completions, error = _within(limit, lambda: vlm.describe_batch(requests))
     if error is not None:
         rec.note(f"sampling the VLM for a confidence failed ({error})")

@@ -92,11 +92,11 @@ def make_look(services: Services, *, context: bool = True, samples: int = 2, tim
     """
 
     def look(state: GraphState, rec: Recorder) -> dict[str, Any]:
-        q = understood(state)
-        tools, tools_basis = _tools_answer(state, q)
         if services.vlm is None:
             rec.note(NO_VLM_NOTE)
             return {"next": "answer" if state.get("draft") else "reason"}
+        q = understood(state)
+        tools, tools_basis = _tools_answer(state, q)
         images = state["images"]
         views = views_for(q, state.get("evidence", []), images, context=context)
         choices = state.get("choices") or []

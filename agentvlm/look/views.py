@@ -11,7 +11,7 @@ request where context helps, so one request still answers the question.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,7 +20,7 @@ from agentvlm.question import Question
 from agentvlm.question.vocabulary import label_of
 from agentvlm.types import Box, Evidence, ImageRef
 
-__all__ = ["FOCUSED_FORMS", "View", "located", "pixels_of", "views_for", "with_margin"]
+__all__ = ["FOCUSED_FORMS", "Located", "View", "located", "pixels_of", "views_for", "with_margin"]
 
 FOCUSED_FORMS = frozenset({"attribute", "read", "identify", "yes_no", "number", "open"})
 """Forms asked about one thing, where a close look at it beats the scene; counts, positions,
@@ -58,32 +58,38 @@ def with_margin(box: Box, margin: float = MARGIN, *, least: float = 0.04) -> Box
     return Box(x1=max(box.x1 - dx, 0.0), y1=max(box.y1 - dy, 0.0), x2=min(box.x2 + dx, 1.0), y2=min(box.y2 + dy, 1.0))
 
 
-def _union(boxes: Sequence[Box]) -> Box:
-    return Box(x1=min(b.x1 for b in boxes), y1=min(b.y1 for b in boxes), x2=max(b.x2 for b in boxes), y2=max(b.y2 for b in boxes))
+class Located(NamedTuple):
+    """A region a tool found for the question: where, what it holds, the evidence it came from,
+    and whether a crop needs a margin around it for context."""
+
+    box: Box
+    what: str
+    source: str
+    margin: bool = True
 
 
-def located(question: Question, evidence: Sequence[Evidence], image: int = 0) -> tuple[Box, str, str] | None:
-    """The region the question is about, as a tool found it: ``(box, what it is, evidence id)``, or ``None``.
+def located(question: Question, evidence: Sequence[Evidence], image: int = 0) -> Located | None:
+    """The region the question is about, as a tool found it, or ``None``.
 
     A ZoomEye region first (it was searched for this question, and already holds its
-    context: ``views_for`` adds no margin to it), then the most confident detection of
-    the first thing named that a detector knows, then, for a reading question, the lines OCR read.
+    context, so it needs no margin), then the most confident detection of the first thing
+    named that a detector knows, then, for a reading question, the lines OCR read.
     """
     mine = [e for e in evidence if e.image == image and e.box is not None]
     zoomed = sorted((e for e in mine if e.tool == "zoomeye"), key=lambda e: -(e.score or 0.0))
     if zoomed:
         cue = str(zoomed[0].attributes.get("cue") or "region")
-        return zoomed[0].box, f"the {cue}", zoomed[0].id  # type: ignore[return-value]
+        return Located(zoomed[0].box, f"the {cue}", zoomed[0].id, margin=False)  # type: ignore[arg-type]
     for target in question.targets:
         if target.label is None:
             continue
         found = [e for e in mine if e.kind == "object" and label_of(e) == target.label]
         if found:
             best = max(found, key=lambda e: e.score or 0.0)
-            return best.box, f"the {target.noun}", best.id  # type: ignore[return-value]
+            return Located(best.box, f"the {target.noun}", best.id)  # type: ignore[arg-type]
     lines = [e for e in mine if e.kind == "text"]
     if question.form == "read" and lines:
-        return _union([e.box for e in lines]), "the text", lines[0].id  # type: ignore[misc]
+        return Located(Box.enclosing([e.box for e in lines if e.box is not None]), "the text", lines[0].id)
     return None
 
 
@@ -102,11 +108,10 @@ def views_for(question: Question, evidence: Sequence[Evidence], images: Sequence
     found = located(question, evidence)
     if found is None:
         return [whole]
-    box, what, source = found
-    region = box if source.split(".")[-1].startswith("zoom") else with_margin(box)
+    region = with_margin(found.box) if found.margin else found.box
     if region.area >= SMALL:
         return [whole]
-    close = View(region=region, about=f"a close-up of {what} from that photo" if context else f"a close-up of {what} from a photo", source=source)
+    close = View(region=region, about=f"a close-up of {found.what} from {'that' if context else 'a'} photo", source=found.source)
     return [whole, close] if context else [close]
 
 

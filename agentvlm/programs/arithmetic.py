@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel
 
-from agentvlm.programs.prices import PricedItem, non_value_spans, priced_items, text_rows
+from agentvlm.programs.prices import PricedItem, amount, non_value_spans, priced_items, text_rows
 from agentvlm.types import Evidence
 
 __all__ = ["ArithmeticResult", "PricedItem", "apply", "compute", "priced_items"]
@@ -428,10 +428,6 @@ def _prices(q: str, items: list[PricedItem]) -> ArithmeticResult | None:
     return _receipt_total(items) if _RECEIPT_Q.search(q) else None
 
 
-_VALUE = re.compile(r"(?P<pre>[$€£¥₹])?\s?(?P<num>-?\d+(?:[.,]\d+)?)\s?(?P<post>%|€|kr|chf)?", re.IGNORECASE)
-_WORD_NUMBERS = {"zero": 0, "none": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
-
-
 def apply(earlier: str, op: str, operand: float) -> str | None:
     """An earlier answer (a count, a price) combined with a number, the unit kept: ``apply("$3.20", "*", 2)`` is ``"$6.40"``.
 
@@ -441,16 +437,14 @@ def apply(earlier: str, op: str, operand: float) -> str | None:
     """
     if op not in ("+", "-", "*", "/") or (op == "/" and operand == 0):
         return None
-    m = _VALUE.search(earlier)
-    if m is None:
-        word = _WORD_NUMBERS.get(earlier.strip().lower())
+    read = amount(earlier)
+    if read is None:
+        word = _NUMBER_WORDS.get(earlier.strip().lower())
         if word is None:
             return None
-        value, unit, places = Decimal(word), "", 0
-    else:
-        raw = m.group("num").replace(",", ".")
-        value, unit = Decimal(raw), m.group("pre") or (m.group("post") or "")
-        places = len(raw.split(".")[1]) if "." in raw else 0
+        read = Decimal(word), ""
+    value, unit = read
+    places = max(-int(value.as_tuple().exponent), 0)
     number = Decimal(str(operand))
     out = {"+": value + number, "-": value - number, "*": value * number, "/": value / number}[op]
     if places == 0 and out == out.to_integral_value():

@@ -248,7 +248,7 @@ def text_regions(evidence: Sequence[Evidence]) -> list[Evidence]:
         if not lines:
             continue
         boxes = [e.box for e in lines if e.box is not None]
-        box = Box(x1=min(b.x1 for b in boxes), y1=min(b.y1 for b in boxes), x2=max(b.x2 for b in boxes), y2=max(b.y2 for b in boxes))
+        box = Box.enclosing(boxes)
         score = sum(e.score if e.score is not None else 1.0 for e in lines) / len(lines)
         out.append(Evidence(id=lines[0].id, tool=lines[0].tool, kind="object", label="text", box=box, score=min(score, 1.0),
                             image=lines[0].image, text=" ".join((e.text or "").strip() for e in lines)))

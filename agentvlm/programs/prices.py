@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from agentvlm.types import Box, Evidence
 
-__all__ = ["PricedItem", "Row", "non_value_spans", "priced_items", "text_rows"]
+__all__ = ["PricedItem", "Row", "amount", "non_value_spans", "priced_items", "text_rows"]
 
 
 class PricedItem(BaseModel):
@@ -113,6 +113,20 @@ def _decimal(num: str) -> Decimal:
     if re.fullmatch(r"\d+,\d{1,2}", num):
         return Decimal(num.replace(",", "."))
     return Decimal(num.replace(",", ""))
+
+
+def amount(text: str) -> tuple[Decimal, str] | None:
+    """The first number in ``text`` and its currency or "%", as the items are read ("£1.78" -> (1.78, "£")).
+
+    Example:
+        >>> amount("3,20 EUR")
+        (Decimal('3.20'), '€')
+    """
+    m = _PRICE.search(text)
+    if m is None:
+        return None
+    unit = (m.group("pre") or m.group("post") or "").lower()
+    return _decimal(m.group("num")), _UNITS.get(unit, unit)
 
 
 def non_value_spans(text: str) -> list[tuple[int, int]]:

